@@ -223,3 +223,54 @@ def utcnow() -> dt.datetime:
 
 def isonow() -> str:
     return utcnow().isoformat(timespec="seconds")
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    """One HTTP attempt (a retry is another Attempt), recorded in the store as it happens."""
+
+    url: str
+    attempt: int                       # 1-based
+    started_at: str                    # ISO UTC
+    status_code: int = 0
+    final_url: str = ""
+    hops: tuple[Hop, ...] = ()
+    bytes: int = 0
+    elapsed_ms: int = 0
+    outcome: Status | None = None      # transport failure kind, None when an HTTP answer came
+    error: str = ""
+    from_cache: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class RunInfo:
+    """One run of `crawler check`, as the store keeps it."""
+
+    id: int
+    started_at: str
+    finished_at: str = ""
+    state: str = "running"             # running | finished | interrupted | inconclusive
+    counts: dict[str, int] = field(default_factory=dict)   # status -> number of citations
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """One citation in a report: the registry row, this run's verdict and its history."""
+
+    citation: Citation
+    verdict: Verdict
+    failing_since: str = ""            # ISO time of the first bad run in the current streak
+    archive_url: str = ""              # archived copy (Memento) when one is known
+    archive_date: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Summary:
+    """Everything a report format needs; built from the store, rendered by report.py."""
+
+    run: RunInfo
+    rows: tuple[Row, ...]
+    history: tuple[RunInfo, ...] = ()          # earlier runs, oldest first, for the trend chart
+    newly_failing: tuple[str, ...] = ()        # citation ids bad now, good in the previous run
+    recovered: tuple[str, ...] = ()            # citation ids good now, bad in the previous run
+    hints: tuple[str, ...] = ()                # actionable lines (slow down for X, update URL Y)
