@@ -1,0 +1,284 @@
+"""The SQLite store (sqlite-utils, WAL): the registry, every run, every attempt, every verdict.
+
+History is the point: "since when does #12 fail" and "what changed since the
+last run" are queries over `results`, so each row is committed as it arrives
+and a killed run loses nothing it had finished. Runs that ended inconclusive
+(network down) are kept for the record but never count in health.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict
+from pathlib import Path
+from typing import Iterable, Iterator
+
+from sqlite_utils import Database
+
+from crawler.model import (
+    Attempt, Citation, DateVerdict, Health, Hop, Row, RunInfo, Status, Summary, Verdict, isonow,
+)
+
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS citations (
+  id TEXT PRIMARY KEY, authors TEXT, title TEXT, outlet TEXT, published TEXT,
+  url TEXT, accessed TEXT, lang TEXT, raw TEXT, updated_at TEXT);
+CREATE TABLE IF NOT EXISTS runs (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, started_at TEXT NOT NULL, finished_at TEXT,
+  state TEXT NOT NULL DEFAULT 'running', pid INTEGER, registry TEXT, settings TEXT,
+  counts TEXT);
+CREATE TABLE IF NOT EXISTS results (
+  run_id INTEGER NOT NULL REFERENCES runs(id), citation_id TEXT NOT NULL, url TEXT,
+  checked_at TEXT, status TEXT, http_status INTEGER, final_url TEXT, redirects TEXT,
+  page_title TEXT, title_score REAL, title_match INTEGER, published_found TEXT,
+  modified_found TEXT, date_verdict TEXT, drift REAL, fingerprint TEXT, health TEXT,
+  failing_since TEXT, url_status TEXT, attempts INTEGER, elapsed_ms INTEGER, error TEXT,
+  PRIMARY KEY (run_id, citation_id));
+CREATE INDEX IF NOT EXISTS results_by_citation ON results(citation_id, run_id);
+CREATE INDEX IF NOT EXISTS results_by_url ON results(url, run_id);
+CREATE TABLE IF NOT EXISTS attempts (
+  id INTEGER PRIMARY KEY, run_id INTEGER NOT NULL REFERENCES runs(id), url TEXT, attempt INTEGER,
+  started_at TEXT, status_code INTEGER, final_url TEXT, hops TEXT, bytes INTEGER,
+  elapsed_ms INTEGER, outcome TEXT, error TEXT, from_cache INTEGER);
+CREATE INDEX IF NOT EXISTS attempts_by_run ON attempts(run_id, url);
+"""
+
+
+def open_db(path: str | os.PathLike[str]) -> Database:
+    """Open (creating on first use) the store in WAL mode so readers work during a check."""
+    if str(path) != ":memory:":
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        db = Database(path)
+        db.enable_wal()
+    else:
+        db = Database(memory=True)
+    db.conn.execute("PRAGMA busy_timeout = 10000")
+    db.conn.executescript(_SCHEMA)
+    db.conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+    return db
+
+
+# -- registry ---------------------------------------------------------------
+
+def upsert_citations(db: Database, citations: Iterable[Citation], batch: int = 1000) -> int:
+    """Upsert by id, in batches so a 100,000-row registry streams through."""
+    now = isonow()
+    rows = ({**asdict(c), "authors": "; ".join(c.authors), "updated_at": now} for c in citations)
+    count = 0
+    chunk: list[dict] = []
+    for row in rows:
+        chunk.append(row)
+        if len(chunk) >= batch:
+            count += _flush_citations(db, chunk)
+    return count + _flush_citations(db, chunk)
+
+
+def _flush_citations(db: Database, chunk: list[dict]) -> int:
+    if chunk:
+        with db.conn:
+            db["citations"].upsert_all(chunk, pk="id")
+    n = len(chunk)
+    chunk.clear()
+    return n
+
+
+def citation_from_row(row: dict) -> Citation:
+    authors = tuple(a for a in (row.get("authors") or "").split("; ") if a)
+    return Citation(id=str(row["id"]), authors=authors, title=row.get("title") or "",
+                    outlet=row.get("outlet") or "", published=row.get("published") or "",
+                    url=row.get("url") or "", accessed=row.get("accessed") or "",
+                    lang=row.get("lang") or "", raw=row.get("raw") or "")
+
+
+def get_citation(db: Database, citation_id: str) -> Citation | None:
+    rows = list(db.query("select * from citations where id = ?", [citation_id]))
+    return citation_from_row(rows[0]) if rows else None
+
+
+# -- runs -------------------------------------------------------------------
+
+def start_run(db: Database, registry: str = "", settings: dict | None = None) -> int:
+    with db.conn:
+        cur = db.conn.execute(
+            "insert into runs (started_at, state, pid, registry, settings) values (?, ?, ?, ?, ?)",
+            [isonow(), "running", os.getpid(), registry, json.dumps(settings or {}, default=str)])
+    return int(cur.lastrowid)
+
+
+def finish_run(db: Database, run_id: int, state: str = "finished") -> RunInfo:
+    counts = dict(db.execute(
+        "select status, count(*) from results where run_id = ? group by status", [run_id]).fetchall())
+    with db.conn:
+        db.conn.execute("update runs set finished_at = ?, state = ?, counts = ? where id = ?",
+                        [isonow(), state, json.dumps(counts), run_id])
+    info = get_run(db, run_id)
+    assert info is not None
+    return info
+
+
+def get_run(db: Database, run_id: int) -> RunInfo | None:
+    rows = list(db.query("select * from runs where id = ?", [run_id]))
+    return _run_info(rows[0]) if rows else None
+
+
+def _run_info(row: dict) -> RunInfo:
+    return RunInfo(id=row["id"], started_at=row["started_at"], finished_at=row["finished_at"] or "",
+                   state=row["state"], counts=json.loads(row["counts"] or "{}"))
+
+
+def latest_run(db: Database, states: tuple[str, ...] = ("finished", "interrupted", "running",
+                                                         "inconclusive")) -> RunInfo | None:
+    marks = ",".join("?" * len(states))
+    rows = list(db.query(f"select * from runs where state in ({marks}) order by id desc limit 1",
+                         list(states)))
+    return _run_info(rows[0]) if rows else None
+
+
+def runs(db: Database, limit: int = 60) -> list[RunInfo]:
+    """The last `limit` runs, oldest first, with per-status counts computed from results."""
+    rows = list(db.query("select * from runs order by id desc limit ?", [limit]))
+    out = []
+    for row in reversed(rows):
+        info = _run_info(row)
+        if not info.counts:
+            info = RunInfo(info.id, info.started_at, info.finished_at, info.state, dict(db.execute(
+                "select status, count(*) from results where run_id = ? group by status",
+                [info.id]).fetchall()))
+        out.append(info)
+    return out
+
+
+# -- attempts and results -----------------------------------------------------
+
+def record_attempt(db: Database, run_id: int, a: Attempt) -> None:
+    with db.conn:
+        db.conn.execute(
+            "insert into attempts (run_id, url, attempt, started_at, status_code, final_url, hops,"
+            " bytes, elapsed_ms, outcome, error, from_cache) values (?,?,?,?,?,?,?,?,?,?,?,?)",
+            [run_id, a.url, a.attempt, a.started_at, a.status_code, a.final_url,
+             _hops_json(a.hops), a.bytes, a.elapsed_ms, a.outcome.value if a.outcome else None,
+             a.error, int(a.from_cache)])
+
+
+def record_result(db: Database, run_id: int, v: Verdict, failing_since: str = "") -> None:
+    """Committed at once: a killed run keeps every verdict it reached."""
+    row = {
+        "run_id": run_id, "citation_id": v.id, "url": v.url, "checked_at": v.checked_at or isonow(),
+        "status": v.status.value, "http_status": v.http_status, "final_url": v.final_url,
+        "redirects": _hops_json(v.redirects), "page_title": v.page_title,
+        "title_score": v.title_score,
+        "title_match": None if v.title_match is None else int(v.title_match),
+        "published_found": v.published_found, "modified_found": v.modified_found,
+        "date_verdict": v.date_verdict.value, "drift": v.drift, "fingerprint": v.fingerprint,
+        "health": v.health.value, "failing_since": failing_since, "url_status": v.url_status,
+        "attempts": v.attempts, "elapsed_ms": v.elapsed_ms, "error": v.error,
+    }
+    with db.conn:
+        db["results"].upsert(row, pk=("run_id", "citation_id"))
+
+
+def done_ids(db: Database, run_id: int) -> set[str]:
+    return {r[0] for r in db.execute("select citation_id from results where run_id = ?", [run_id])}
+
+
+def status_history(db: Database, citation_id: str, before_run: int | None = None
+                   ) -> list[tuple[str, Status]]:
+    """(checked_at, status) of every conclusive run for a citation, oldest first."""
+    sql = ("select r.checked_at, r.status from results r join runs u on u.id = r.run_id"
+           " where r.citation_id = ? and u.state != 'inconclusive'")
+    args: list = [citation_id]
+    if before_run is not None:
+        sql += " and r.run_id < ?"
+        args.append(before_run)
+    return [(t, Status(s)) for t, s in db.execute(sql + " order by r.run_id", args)]
+
+
+def baseline_fingerprint(db: Database, url: str) -> tuple[str, str]:
+    """The first stored fingerprint of a URL's text and when it was taken: drift's reference."""
+    row = db.execute("select fingerprint, checked_at from results where url = ? and"
+                     " coalesce(fingerprint, '') != '' order by run_id limit 1", [url]).fetchone()
+    return (row[0], row[1]) if row else ("", "")
+
+
+def timeline(db: Database, citation_id: str) -> list[dict]:
+    return list(db.query(
+        "select r.run_id, r.checked_at, r.status, r.http_status, r.title_score, r.health,"
+        " r.error, u.state as run_state from results r join runs u on u.id = r.run_id"
+        " where r.citation_id = ? order by r.run_id", [citation_id]))
+
+
+# -- summaries ----------------------------------------------------------------
+
+def verdict_from_row(row: dict) -> Verdict:
+    hops = tuple(Hop(h[0], h[1]) for h in json.loads(row.get("redirects") or "[]"))
+    tm = row.get("title_match")
+    return Verdict(
+        id=row["citation_id"], url=row["url"] or "", status=Status(row["status"]),
+        final_url=row["final_url"] or "", http_status=row["http_status"] or 0, redirects=hops,
+        page_title=row["page_title"] or "", title_score=row["title_score"],
+        title_match=None if tm is None else bool(tm),
+        published_found=row["published_found"] or "", modified_found=row["modified_found"] or "",
+        date_verdict=DateVerdict(row["date_verdict"] or "no_date"), drift=row["drift"],
+        fingerprint=row["fingerprint"] or "", health=Health(row["health"] or "unknown"),
+        url_status=row["url_status"] or "", attempts=row["attempts"] or 0,
+        elapsed_ms=row["elapsed_ms"] or 0, error=row["error"] or "",
+        checked_at=row["checked_at"] or "")
+
+
+def iter_rows(db: Database, run_id: int) -> Iterator[Row]:
+    sql = ("select r.*, c.authors, c.title, c.outlet, c.published, c.accessed, c.lang, c.raw,"
+           " c.id as cid, c.url as curl from results r left join citations c"
+           " on c.id = r.citation_id where r.run_id = ?"
+           " order by cast(r.citation_id as integer), r.citation_id")
+    for row in db.query(sql, [run_id]):
+        cit = citation_from_row({**row, "id": row["citation_id"], "url": row["curl"] or row["url"]})
+        yield Row(citation=cit, verdict=verdict_from_row(row),
+                  failing_since=row["failing_since"] or "", **_archive_for(db, row["url"] or ""))
+
+
+def _archive_for(db: Database, url: str) -> dict[str, str]:
+    """The archived copy known for a URL (the archive module's table), if any."""
+    if "archives" not in db.table_names():
+        return {}
+    row = db.execute("select archive_url, archive_date from archives where url = ?"
+                     " and coalesce(archive_url, '') != '' order by rowid desc limit 1",
+                     [url]).fetchone()
+    return {"archive_url": row[0], "archive_date": row[1] or ""} if row else {}
+
+
+def _bad(status: str) -> bool:
+    return not Status(status).is_ok and not Status(status).is_inconclusive
+
+
+def changes(db: Database, run_id: int) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(newly failing, recovered) against the previous conclusive run."""
+    prev = db.execute("select id from runs where id < ? and state != 'inconclusive'"
+                      " order by id desc limit 1", [run_id]).fetchone()
+    now = dict(db.execute("select citation_id, status from results where run_id = ?", [run_id]))
+    before = dict(db.execute("select citation_id, status from results where run_id = ?",
+                             [prev[0]])) if prev else {}
+    newly = tuple(i for i, s in now.items() if _bad(s) and not _bad(before.get(i, "ok")))
+    recovered = tuple(i for i, s in now.items() if i in before and _bad(before[i]) and not _bad(s))
+    return newly, recovered
+
+
+def build_summary(db: Database, run_id: int | None = None, hints: tuple[str, ...] = ()
+                  ) -> Summary | None:
+    run = get_run(db, run_id) if run_id is not None else latest_run(db)
+    if run is None:
+        return None
+    if not run.counts:
+        run = RunInfo(run.id, run.started_at, run.finished_at, run.state, dict(db.execute(
+            "select status, count(*) from results where run_id = ? group by status",
+            [run.id]).fetchall()))
+    newly, recovered = changes(db, run.id)
+    history = tuple(r for r in runs(db) if r.id <= run.id)
+    return Summary(run=run, rows=tuple(iter_rows(db, run.id)), history=history,
+                   newly_failing=newly, recovered=recovered, hints=hints)
+
+
+def _hops_json(hops: tuple[Hop, ...]) -> str:
+    return json.dumps([[h.url, h.status_code] for h in hops])
