@@ -1,0 +1,162 @@
+"""The main job: registry -> fetch -> verify -> store, one citation verdict at a time.
+
+Each unique URL is fetched once; each citation of it gets its own verdict.
+Verdicts are committed as they arrive, so a killed run can be resumed and a
+reader sees progress. When not a single host answered at the connection level
+the run is marked inconclusive: offline is not the same as every source dead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from dataclasses import dataclass, field, replace
+from typing import Callable, Iterable
+from urllib.parse import urlsplit
+
+from sqlite_utils import Database
+
+from crawler import drift, health, store
+from crawler.extract import parse_page
+from crawler.fetch import FetchConfig, Fetcher, network_down
+from crawler.model import Citation, Fetched, Page, Status, Verdict
+from crawler.verify import judge, needs_probe, probe_url
+
+HTML_TYPES = ("text/html", "application/xhtml", "text/plain", "")
+
+
+@dataclass(frozen=True)
+class CheckOptions:
+    fetch: FetchConfig = field(default_factory=FetchConfig)
+    title_threshold: float = 85
+    dead_runs: int = 3
+    dead_days: float = 3
+    resume: bool = False
+    archive_dir: str | None = None      # write WARC snapshots here (None: don't)
+    archive_all: bool = False
+
+
+@dataclass
+class CheckOutcome:
+    run_id: int
+    state: str                          # finished | inconclusive | interrupted
+    counts: dict[str, int] = field(default_factory=dict)
+    checked: int = 0
+    skipped: int = 0                    # already recorded (resume)
+
+
+Progress = Callable[[Citation, Verdict], None]
+
+
+def page_of(fetched: Fetched) -> Page | None:
+    """Parse only what looks like a page; a PDF or an image has no title to compare."""
+    if not fetched.answered or not fetched.body:
+        return None
+    ctype = fetched.headers.get("content-type", "").split(";")[0].strip().lower()
+    if not any(ctype.startswith(t) for t in HTML_TYPES if t) and ctype:
+        return None
+    return parse_page(fetched.body, fetched.headers, fetched.final_url or fetched.url)
+
+
+class _Prober:
+    """Soft-404 probes: one random-path fetch per host per run, only for hosts that need it."""
+
+    def __init__(self, fetcher: Fetcher):
+        self.fetcher = fetcher
+        self.done: dict[str, asyncio.Task[tuple[Fetched, Page | None]]] = {}
+
+    async def probe(self, url: str) -> tuple[Fetched, Page | None]:
+        host = urlsplit(url).netloc.lower()
+        if host not in self.done:
+            self.done[host] = asyncio.ensure_future(self._fetch(probe_url(url)))
+        return await self.done[host]
+
+    async def _fetch(self, url: str) -> tuple[Fetched, Page | None]:
+        fetched = await self.fetcher.fetch(url)
+        return fetched, page_of(fetched)
+
+
+def _with_history(db: Database, run_id: int, v: Verdict, opts: CheckOptions) -> tuple[Verdict, str]:
+    """Add health (over stored runs) and drift (against the first stored text) to a verdict."""
+    hist = store.status_history(db, v.id, before_run=run_id) + [(v.checked_at, v.status)]
+    state, since = health.health(hist, runs=opts.dead_runs, days=opts.dead_days)
+    drift_value = None
+    if v.fingerprint:
+        base, _ = store.baseline_fingerprint(db, v.url)
+        drift_value = drift.similarity(base, v.fingerprint) if base else 1.0
+    v = replace(v, health=state, drift=drift_value)
+    return replace(v, url_status=health.url_status(v, state)), since
+
+
+async def _judge_url(db: Database, run_id: int, fetched: Fetched, ids: list[str],
+                     prober: _Prober, opts: CheckOptions, today: dt.date) -> list[tuple[Citation, Verdict]]:
+    page = page_of(fetched)
+    out = []
+    for cid in ids:
+        citation = store.get_citation(db, cid)
+        if citation is None:
+            continue
+        probe = await prober.probe(fetched.url) if needs_probe(citation, fetched, page) else None
+        v = judge(citation, fetched, page, probe=probe, title_threshold=opts.title_threshold,
+                  today=today)
+        v, since = _with_history(db, run_id, v, opts)
+        store.record_result(db, run_id, v, since)
+        out.append((citation, v))
+    return out
+
+
+def _begin(db: Database, citations: Iterable[Citation], registry: str, opts: CheckOptions,
+           settings: dict) -> tuple[int, dict[str, list[str]], int]:
+    """Load the registry into the store and pick the run; returns (run, url -> ids, skipped)."""
+    cits = list(citations)
+    store.upsert_citations(db, cits)
+    run = store.latest_run(db, ("running", "interrupted")) if opts.resume else None
+    run_id = run.id if run else store.start_run(db, registry, settings)
+    done = store.done_ids(db, run_id) if run else set()
+    by_url: dict[str, list[str]] = {}
+    for c in cits:
+        if c.id not in done:
+            by_url.setdefault(c.url, []).append(c.id)
+    return run_id, by_url, len(done)
+
+
+async def run_check(db: Database, citations: Iterable[Citation], opts: CheckOptions,
+                    *, registry: str = "", settings: dict | None = None,
+                    progress: Progress | None = None, on_fetched: Callable[[Fetched], None] | None = None
+                    ) -> CheckOutcome:
+    run_id, by_url, skipped = _begin(db, citations, registry, opts, settings or {})
+    outcome = CheckOutcome(run_id=run_id, state="finished", skipped=skipped)
+    today = dt.date.today()
+    seen_any = answered_any = False
+    try:
+        async with Fetcher(opts.fetch) as fetcher:
+            fetcher.on_attempt = lambda a: store.record_attempt(db, run_id, a)
+            prober = _Prober(fetcher)
+            async for fetched in fetcher.fetch_all(by_url):
+                seen_any = True
+                answered_any = answered_any or not network_down([fetched])
+                if on_fetched:
+                    on_fetched(fetched)
+                for citation, v in await _judge_url(db, run_id, fetched, by_url[fetched.url],
+                                                    prober, opts, today):
+                    outcome.checked += 1
+                    if progress:
+                        progress(citation, v)
+    except (asyncio.CancelledError, KeyboardInterrupt):
+        store.finish_run(db, run_id, "interrupted")
+        outcome.state = "interrupted"
+        raise
+    if seen_any and not answered_any:
+        outcome.state = "inconclusive"
+    info = store.finish_run(db, run_id, outcome.state)
+    outcome.counts = info.counts
+    return outcome
+
+
+def check(db: Database, citations: Iterable[Citation], opts: CheckOptions | None = None,
+          **kw) -> CheckOutcome:
+    """Synchronous entry point for library users."""
+    return asyncio.run(run_check(db, citations, opts or CheckOptions(), **kw))
+
+
+__all__ = ["CheckOptions", "CheckOutcome", "check", "run_check", "page_of", "Status"]
