@@ -1,0 +1,185 @@
+"""When a run fails CI: the `--fail-on` policy, exit codes and end-of-run hints. Pure.
+
+The default is built against false alarms, the main complaint about link checkers in CI:
+one bad night is a *warning* (shown, not fatal); a citation fails the build only when its
+health is `dead` (bad over several runs spanning several days) or its page title changed.
+Statuses that mean "we could not look" (blocked, paywalled, robots_disallowed, ...) never
+fail unless named explicitly.
+
+Tokens of `--fail-on` (comma-separated):
+  * a Status value (not_found, gone, soft_404, ...): this run's status is that;
+  * a Health value (failing, dead, unknown): the citation's health over history is that;
+  * a DateVerdict problem (published_mismatch, modified_after_access, citation_error);
+  * `title_changed`: the page answered but its title no longer matches the citation;
+  * `new`: a modifier, only citations that broke since the previous run count; alone it
+    means "anything that broke since the previous run";
+  * `none`: never fail (report only).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from crawler.model import DateVerdict, Health, Row, Status, Summary
+
+EXIT_OK = 0              # the policy holds
+EXIT_POLICY = 1          # the policy is violated
+EXIT_USAGE = 2           # bad invocation or unreadable input (raised by the CLI, listed here)
+EXIT_INCONCLUSIVE = 3    # we could not look (network down): says nothing about the citations
+
+DEFAULT_FAIL_ON = "dead,title_changed"
+TITLE_CHANGED = "title_changed"
+NEW = "new"
+NONE = "none"
+
+_STATUS_TOKENS = {s.value for s in Status} - {Status.OK.value}
+_HEALTH_TOKENS = {h.value for h in Health} - {Health.OK.value}
+_DATE_TOKENS = {d.value for d in DateVerdict} - {DateVerdict.OK.value, DateVerdict.NO_DATE.value}
+TOKENS = frozenset(_STATUS_TOKENS | _HEALTH_TOKENS | _DATE_TOKENS | {TITLE_CHANGED, NEW, NONE})
+
+
+@dataclass(frozen=True, slots=True)
+class FailOn:
+    """A parsed `--fail-on`: the conditions that fail a citation, and the `new` modifier."""
+
+    conditions: frozenset[str]
+    only_new: bool = False
+
+    def __str__(self) -> str:
+        parts = sorted(self.conditions) + ([NEW] if self.only_new else [])
+        return ",".join(parts) or NONE
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyResult:
+    """What the policy made of one run; `exit_code` is what `crawler check` returns."""
+
+    failures: list[tuple[str, str]]       # (citation id, reason): fatal
+    warnings: list[tuple[str, str]]       # bad but not fatal under this policy
+    inconclusive: list[tuple[str, str]]   # we could not look; never fatal unless named
+    exit_code: int
+
+    def outcome(self, citation_id: str) -> str:
+        """'fail', 'warn', 'skip' or 'ok' for one citation, for report badges."""
+        for kind, items in (("fail", self.failures), ("warn", self.warnings),
+                            ("skip", self.inconclusive)):
+            if any(cid == citation_id for cid, _ in items):
+                return kind
+        return "ok"
+
+
+def parse_fail_on(text: str) -> FailOn:
+    """Parse 'dead,title_changed,new'. Raises ValueError naming the bad token and the valid ones."""
+    tokens = [t.strip().lower().replace("-", "_") for t in text.split(",") if t.strip()]
+    if not tokens:
+        raise ValueError("--fail-on is empty; use 'none' to never fail")
+    bad = [t for t in tokens if t not in TOKENS]
+    if bad:
+        raise ValueError(f"unknown --fail-on token {bad[0]!r}; choose from: "
+                         + ", ".join(sorted(TOKENS)))
+    if NONE in tokens and len(set(tokens)) > 1:
+        raise ValueError("--fail-on 'none' cannot be combined with other tokens")
+    conditions = frozenset(t for t in tokens if t not in (NEW, NONE))
+    return FailOn(conditions=conditions, only_new=NEW in tokens)
+
+
+DEFAULT = parse_fail_on(DEFAULT_FAIL_ON)
+
+
+def is_bad(row: Row) -> bool:
+    """A real problem with the citation (not 'we could not look')."""
+    v = row.verdict
+    return (v.status.is_dead_candidate or v.health in (Health.FAILING, Health.DEAD)
+            or title_changed(row))
+
+
+def title_changed(row: Row) -> bool:
+    """The page answered but no longer carries the cited title."""
+    return row.verdict.status.is_ok and row.verdict.title_match is False
+
+
+def matches(row: Row, fail_on: FailOn) -> list[str]:
+    """The conditions of `fail_on` this row meets, as reasons a human reads."""
+    v = row.verdict
+    found = []
+    if v.status.value in fail_on.conditions:
+        found.append(f"status {v.status.value}: {v.status.description}")
+    if v.health.value in fail_on.conditions:
+        since = f" since {row.failing_since}" if row.failing_since else ""
+        found.append(f"health {v.health.value}{since}")
+    if v.date_verdict.value in fail_on.conditions:
+        found.append(f"date {v.date_verdict.value}")
+    if TITLE_CHANGED in fail_on.conditions and title_changed(row):
+        found.append(f"title changed (score {_score(v.title_score)}): {v.page_title!r}")
+    return found
+
+
+def describe(row: Row) -> str:
+    """One line on what is wrong with a row, for warnings and skipped checks."""
+    v = row.verdict
+    if title_changed(row):
+        return f"title changed (score {_score(v.title_score)}): {v.page_title!r}"
+    detail = f" ({v.error})" if v.error else ""
+    health = f", health {v.health.value}" if v.health != Health.UNKNOWN else ""
+    return f"{v.status.value}{detail}{health}"
+
+
+def evaluate(summary: Summary, fail_on: FailOn = DEFAULT) -> PolicyResult:
+    """Sort every citation into failures, warnings, inconclusive; derive the exit code."""
+    new = set(summary.newly_failing)
+    failures, warnings, inconclusive = [], [], []
+    for row in summary.rows:
+        cid = row.citation.id
+        reasons = matches(row, fail_on)
+        if fail_on.only_new and not fail_on.conditions and is_bad(row):
+            reasons = [describe(row)]
+        if fail_on.only_new and cid not in new:
+            reasons = []
+        if reasons:
+            failures.append((cid, "; ".join(reasons)))
+        elif is_bad(row):
+            warnings.append((cid, describe(row)))
+        elif row.verdict.status.is_inconclusive:
+            inconclusive.append((cid, describe(row)))
+    return PolicyResult(failures, warnings, inconclusive, _exit_code(summary, failures))
+
+
+def _exit_code(summary: Summary, failures: list[tuple[str, str]]) -> int:
+    """Inconclusive wins: with the network down this run says nothing about anyone."""
+    if summary.run.state == "inconclusive":
+        return EXIT_INCONCLUSIVE
+    return EXIT_POLICY if failures else EXIT_OK
+
+
+def _score(score: float | None) -> str:
+    return "n/a" if score is None else f"{score:.0f}"
+
+
+def _host(url: str) -> str:
+    return urlsplit(url).hostname or url
+
+
+def hints(summary: Summary) -> list[str]:
+    """Lines a user can act on at the end of a run (lychee style): slow down, update, check."""
+    rows = summary.rows
+    limited = Counter(_host(r.verdict.url) for r in rows if r.verdict.http_status == 429)
+    walls = Counter(_host(r.verdict.url) for r in rows
+                    if r.verdict.status == Status.BLOCKED and r.verdict.http_status != 429)
+    robots = Counter(_host(r.verdict.url) for r in rows
+                     if r.verdict.status == Status.ROBOTS_DISALLOWED)
+    out = [f"{host} rate-limited us (429) on {n} citation(s): slow down with --delay 5 "
+           f"(or CRAWLER_DELAY=5) and keep --per-host 1" for host, n in sorted(limited.items())]
+    out += [f"{host} showed a bot wall on {n} citation(s): check by hand in a browser; "
+            f"it never fails the build by default" for host, n in sorted(walls.items())]
+    out += [f"robots.txt of {host} forbids our user agent for {n} citation(s): "
+            f"ask the site, or use --ignore-robots only with permission"
+            for host, n in sorted(robots.items())]
+    out += [f"footnote {r.citation.id}: moved permanently; update the article's URL "
+            f"{r.verdict.url} -> {r.verdict.final_url}" for r in rows
+            if r.verdict.status == Status.REDIRECTED and r.verdict.final_url
+            and r.verdict.final_url != r.verdict.url]
+    out += [f"footnote {r.citation.id}: dead; an archived copy exists at {r.archive_url}"
+            for r in rows if r.verdict.health == Health.DEAD and r.archive_url]
+    return list(dict.fromkeys([*out, *summary.hints]))
