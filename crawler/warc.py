@@ -1,0 +1,362 @@
+"""Snapshots: every fetched page as WARC/1.1 request + response records, indexed in the store.
+
+Why this shape:
+- One gzip WARC per run, one gzip member per record, so a record is read back
+  by (file, offset, length) from the `snapshots` table without scanning.
+- A payload seen before (any run, any URL) is stored once: later captures are
+  `revisit` records by payload digest, found through the index.
+- Crash safety: the file is `<name>.warc.gz.open` until closed; each
+  request/response pair is flushed and fsynced before its index rows are
+  committed. `recover()` cuts a killed run's file back to the last indexed
+  byte and gives it its final name, so files and index always agree.
+- warcio's `capture_http` patches http.client, which httpx does not use, so
+  records are built directly from `Fetched`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import fcntl
+import io
+import os
+import re
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+from http import HTTPStatus
+from pathlib import Path
+from typing import IO, Any
+from urllib.parse import urlsplit
+
+from sqlite_utils import Database
+from warcio.archiveiterator import ArchiveIterator
+from warcio.recordloader import ArcWarcRecord
+from warcio.statusandheaders import StatusAndHeaders
+from warcio.utils import Digester
+from warcio.warcwriter import WARCWriter
+
+from crawler.model import Fetched, isonow
+
+__all__ = ["WarcWriter", "SnapshotRef", "Snapshot", "ensure_tables", "read_snapshot",
+           "recover", "is_noarchive"]
+
+OPEN_SUFFIX = ".open"
+SOFTWARE = "crawler (source-citation verification crawler)"
+META_SCAN_BYTES = 128 * 1024      # a robots <meta> lives in <head>; don't scan whole pages
+# Headers describing the wire encoding, not the decoded body we store: kept under a
+# renamed key so replay tools do not try to gunzip or de-chunk plain bytes.
+_WIRE_HEADERS = ("content-encoding", "transfer-encoding", "content-length")
+_ORIG_PREFIX = "x-crawler-orig-"
+
+_META_TAG = re.compile(rb"<meta\b[^>]*>", re.I)
+_ATTR = re.compile(rb"""([a-z][a-z0-9_:-]*)\s*=\s*("[^"]*"|'[^']*'|[^\s>]+)""", re.I)
+
+
+@dataclass(frozen=True, slots=True)
+class SnapshotRef:
+    """Where one stored capture lives: enough to read it back with one seek."""
+
+    id: int
+    url: str
+    target_uri: str
+    record_type: str          # "response" or "revisit"
+    digest: str
+    file: str
+    offset: int
+    length: int
+    fetched_at: str
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """A capture read back: WARC headers, HTTP status line + headers, exact payload bytes."""
+
+    ref: SnapshotRef
+    record_headers: list[tuple[str, str]]
+    status_line: str
+    http_headers: list[tuple[str, str]]
+    payload: bytes
+
+
+def ensure_tables(db: Database) -> None:
+    """Create the `snapshots` index (one row per WARC record) if it is missing."""
+    db["snapshots"].create({
+        "id": int, "run_id": int, "url": str, "target_uri": str, "record_type": str,
+        "record_id": str, "fetched_at": str, "status_code": int, "digest": str,
+        "truncated": int, "refers_to": int, "file": str, "offset": int, "length": int,
+    }, pk="id", not_null={"url", "record_type", "file", "offset", "length"},
+        if_not_exists=True)
+    for cols in (["url", "fetched_at"], ["target_uri", "fetched_at"], ["digest"], ["file"]):
+        db["snapshots"].create_index(cols, if_not_exists=True)
+
+
+def is_noarchive(headers: Mapping[str, str], body: bytes) -> bool:
+    """True when the page asks not to be archived (X-Robots-Tag or robots <meta>)."""
+    if "noarchive" in headers.get("x-robots-tag", "").lower():
+        return True
+    for tag in _META_TAG.finditer(body[:META_SCAN_BYTES]):
+        attrs = {k.lower(): v.strip(b"\"'").lower() for k, v in _ATTR.findall(tag.group())}
+        if attrs.get(b"name") == b"robots" and b"noarchive" in attrs.get(b"content", b""):
+            return True
+    return False
+
+
+class WarcWriter:
+    """Writes one run's snapshots to `<dir>/crawler-run<id>-<time>.warc.gz`.
+
+    Use as a context manager; `write()` is thread-safe, so the pipeline may call
+    it via `asyncio.to_thread` (each call fsyncs).
+    """
+
+    def __init__(self, dir: Path, db: Database, run_id: int, archive_all: bool = False,
+                 *, fsync: bool = True) -> None:
+        self.dir, self.db, self.run_id = Path(dir), db, run_id
+        self.archive_all, self.fsync = archive_all, fsync
+        self.path: Path | None = None          # final name; the file is path + ".open" until close
+        self._out: IO[bytes] | None = None
+        self._writer = WARCWriter(None, gzip=True, warc_version="1.1")
+        self._lock = threading.Lock()
+
+    def __enter__(self) -> WarcWriter:
+        self.dir.mkdir(parents=True, exist_ok=True)
+        ensure_tables(self.db)
+        recover(self.dir, self.db)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def write(self, fetched: Fetched, request_headers: Mapping[str, str]) -> SnapshotRef | None:
+        """Store one answered fetch; None when nothing was answered or the page says noarchive."""
+        if not fetched.answered:
+            return None
+        if not self.archive_all and is_noarchive(fetched.headers, fetched.body):
+            return None
+        with self._lock:
+            out = self._open()
+            digest = payload_digest(fetched.body)
+            original = self._original(digest) if fetched.body else None
+            resp = _response_record(self._writer, fetched, digest, original)
+            req = _request_record(self._writer, fetched, request_headers, resp)
+            spans = [self._append(out, resp), self._append(out, req)]
+            self._sync(out)
+            return self._index(fetched, digest, original, resp, req, spans)
+
+    def close(self) -> None:
+        """Finish the file: fsync, drop the `.open` suffix, release the lock."""
+        with self._lock:
+            if self._out is None or self.path is None:
+                return
+            self._sync(self._out)
+            self._out.close()
+            self._out = None
+            os.replace(_open_name(self.path), self.path)
+
+    # -- internals ---------------------------------------------------------
+    def _open(self) -> IO[bytes]:
+        """Create the run's file lazily (no pages archived, no file) and lock it."""
+        if self._out is not None:
+            return self._out
+        stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%d%H%M%S")
+        name = f"crawler-run{self.run_id}-{stamp}-{os.getpid()}.warc.gz"
+        self.path = (self.dir / name).resolve()
+        out = open(_open_name(self.path), "xb")
+        fcntl.flock(out.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        self._out = out
+        info = {"software": SOFTWARE, "format": "WARC File Format 1.1",
+                "isPartOf": f"crawler run {self.run_id}"}
+        self._writer.out = out
+        self._writer.write_record(self._writer.create_warcinfo_record(name, info))
+        return out
+
+    def _append(self, out: IO[bytes], record: ArcWarcRecord) -> tuple[int, int]:
+        start = out.tell()
+        self._writer.out = out
+        self._writer.write_record(record)
+        return start, out.tell() - start
+
+    def _sync(self, out: IO[bytes]) -> None:
+        out.flush()
+        if self.fsync:
+            os.fsync(out.fileno())
+
+    def _original(self, digest: str) -> dict[str, Any] | None:
+        rows = self.db.execute(
+            "select * from snapshots where digest = ? and record_type = 'response' "
+            "order by id limit 1", [digest])
+        row = rows.fetchone()
+        return dict(zip([d[0] for d in rows.description], row)) if row else None
+
+    def _index(self, fetched: Fetched, digest: str, original: dict[str, Any] | None,
+               resp: ArcWarcRecord, req: ArcWarcRecord,
+               spans: list[tuple[int, int]]) -> SnapshotRef:
+        """Index rows go in only now, after the bytes are on disk (one transaction)."""
+        base = {"run_id": self.run_id, "url": fetched.url, "target_uri": _target(fetched),
+                "fetched_at": fetched.fetched_at or isonow(), "status_code": fetched.status_code,
+                "truncated": int(fetched.truncated), "file": str(self.path)}
+        rows = [{**base, "record_type": resp.rec_type, "digest": digest,
+                 "refers_to": original["id"] if original else None,
+                 "record_id": resp.rec_headers.get_header("WARC-Record-ID"),
+                 "offset": spans[0][0], "length": spans[0][1]},
+                {**base, "record_type": "request", "digest": "", "refers_to": None,
+                 "record_id": req.rec_headers.get_header("WARC-Record-ID"),
+                 "offset": spans[1][0], "length": spans[1][1]}]
+        with self.db.conn:
+            table = self.db["snapshots"]
+            first = table.insert(rows[0]).last_pk
+            table.insert(rows[1])
+        return _ref({**rows[0], "id": first})
+
+
+def payload_digest(body: bytes) -> str:
+    """The WARC-Payload-Digest warcio would compute (sha1, base32), used for dedup."""
+    d = Digester("sha1")
+    d.update(body)
+    return str(d)
+
+
+def _target(fetched: Fetched) -> str:
+    return fetched.final_url or fetched.url
+
+
+def _warc_date(iso: str) -> str:
+    """WARC-Date (UTC, 'Z'); the fetch time, not the write time."""
+    when = dt.datetime.fromisoformat(iso) if iso else dt.datetime.now(dt.timezone.utc)
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.timezone.utc)
+    return when.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _http_response_headers(fetched: Fetched) -> StatusAndHeaders:
+    try:
+        phrase = HTTPStatus(fetched.status_code).phrase
+    except ValueError:
+        phrase = "Unknown"
+    headers = []
+    for k, v in fetched.headers.items():
+        headers.append((_ORIG_PREFIX + k if k.lower() in _WIRE_HEADERS else k, v))
+    headers.append(("Content-Length", str(len(fetched.body))))
+    return StatusAndHeaders(f"{fetched.status_code} {phrase}", headers, protocol="HTTP/1.1")
+
+
+def _response_record(w: WARCWriter, fetched: Fetched, digest: str,
+                     original: dict[str, Any] | None) -> ArcWarcRecord:
+    uri = _target(fetched)
+    warc_headers = {"WARC-Date": _warc_date(fetched.fetched_at)}
+    if fetched.remote_addr:
+        warc_headers["WARC-IP-Address"] = re.sub(r"^([\d.]+):\d+$", r"\1", fetched.remote_addr)
+    if fetched.truncated:
+        warc_headers["WARC-Truncated"] = "length"
+    http = _http_response_headers(fetched)
+    if original is None:
+        return w.create_warc_record(uri, "response", payload=io.BytesIO(fetched.body),
+                                    length=len(fetched.body), http_headers=http,
+                                    warc_headers_dict=warc_headers)
+    warc_headers["WARC-Refers-To"] = original["record_id"]
+    return w.create_revisit_record(uri, digest, original["target_uri"],
+                                   _warc_date(original["fetched_at"]), http_headers=http,
+                                   warc_headers_dict=warc_headers)
+
+
+def _request_record(w: WARCWriter, fetched: Fetched, request_headers: Mapping[str, str],
+                    resp: ArcWarcRecord) -> ArcWarcRecord:
+    parts = urlsplit(_target(fetched))
+    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    headers = [(k, v) for k, v in request_headers.items()]
+    if not any(k.lower() == "host" for k, _ in headers):
+        headers.insert(0, ("Host", parts.netloc))
+    http = StatusAndHeaders(f"GET {path} HTTP/1.1", headers, is_http_request=True)
+    warc_headers = {"WARC-Date": resp.rec_headers.get_header("WARC-Date"),
+                    "WARC-Concurrent-To": resp.rec_headers.get_header("WARC-Record-ID")}
+    return w.create_warc_record(_target(fetched), "request", http_headers=http,
+                                warc_headers_dict=warc_headers)
+
+
+def _open_name(path: Path) -> Path:
+    return path.with_name(path.name + OPEN_SUFFIX)
+
+
+def _ref(row: Mapping[str, Any]) -> SnapshotRef:
+    return SnapshotRef(row["id"], row["url"], row["target_uri"], row["record_type"],
+                       row["digest"], row["file"], row["offset"], row["length"],
+                       row["fetched_at"])
+
+
+def recover(dir: Path, db: Database) -> list[Path]:
+    """Make files left by a killed run valid: cut to the last indexed byte, then rename.
+
+    Bytes after the last indexed record were never acknowledged (their index rows
+    were not committed), so dropping them keeps file and index in agreement. A
+    file still locked by a live writer is left alone.
+    """
+    ensure_tables(db)
+    done = []
+    for part in sorted(Path(dir).glob("*.warc.gz" + OPEN_SUFFIX)):
+        final = part.resolve().with_name(part.name[: -len(OPEN_SUFFIX)])
+        with open(part, "r+b") as f:
+            try:
+                fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                continue
+            end = db.execute("select max(offset + length) from snapshots where file = ?",
+                             [str(final)]).fetchone()[0] or 0
+            f.truncate(end)
+            f.flush()
+            os.fsync(f.fileno())
+        if end:
+            os.replace(part, final)
+            done.append(final)
+        else:
+            part.unlink()
+    return done
+
+
+def read_snapshot(db: Database, url: str, at: dt.date | None = None, *,
+                  warc_dir: Path | None = None) -> Snapshot | None:
+    """The stored capture of `url` (cited or final URL) closest to `at`; latest when None.
+
+    Reads exactly one record by offset; a revisit's payload comes from its original.
+    `warc_dir` overrides the directory recorded in the index (moved cache).
+    """
+    ensure_tables(db)
+    rows = list(db.query(
+        "select * from snapshots where (url = :u or target_uri = :u) "
+        "and record_type in ('response', 'revisit') order by fetched_at", {"u": url}))
+    if not rows:
+        return None
+    row = min(rows, key=lambda r: _distance(r["fetched_at"], at))
+    record = _read_record(row, warc_dir)
+    payload = record.raw_stream.read()
+    if row["record_type"] == "revisit" and row["refers_to"]:
+        original = db["snapshots"].get(row["refers_to"])
+        payload = _read_record(original, warc_dir).raw_stream.read()
+    http = record.http_headers
+    return Snapshot(_ref(row), list(record.rec_headers.headers),
+                    f"{http.protocol} {http.statusline}" if http else "",
+                    list(http.headers) if http else [], payload)
+
+
+def _distance(fetched_at: str, at: dt.date | None) -> tuple[float, float]:
+    """Sort key: days away from `at` (0 when None), then newest first."""
+    when = dt.datetime.fromisoformat(fetched_at)
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.timezone.utc)
+    newest_first = -when.timestamp()
+    if at is None:
+        return 0.0, newest_first
+    day = at.date() if isinstance(at, dt.datetime) else at
+    return abs((when.date() - day).days), newest_first
+
+
+def _read_record(row: Mapping[str, Any], warc_dir: Path | None) -> ArcWarcRecord:
+    path = Path(row["file"])
+    if warc_dir is not None:
+        path = Path(warc_dir) / path.name
+    if not path.exists() and _open_name(path).exists():
+        path = _open_name(path)                  # the run writing it is still going
+    with open(path, "rb") as f:
+        f.seek(row["offset"])
+        data = f.read(row["length"])
+    record = next(iter(ArchiveIterator(io.BytesIO(data))))
+    record.raw_stream = io.BytesIO(record.raw_stream.read())   # detach from the closed buffer
+    return record
