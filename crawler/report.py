@@ -1,0 +1,303 @@
+"""Summary -> html / md / json / junit / csv, one function per format, plus a terminal timeline.
+
+Everything a page gave us (title, final URL, error text) is hostile input: each format escapes
+it in its own way (Jinja autoescape for HTML, backslashes and entities in Markdown cells,
+\\u003c in JSON, ElementTree plus control-character stripping in JUnit, a leading quote
+against spreadsheet formulas in CSV). Links are only ever emitted for http(s) URLs.
+
+JUnit mapping (one <testcase> per citation): a policy failure is <failure>; a citation we could
+not look at (blocked, paywalled, robots_disallowed, timeout) is <skipped> with the reason; a
+warning (bad, but not fatal under the policy, e.g. one bad night) passes with a
+"WARNING: ..." line in <system-out>, so CI shows it without failing the build.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import functools
+import io
+import json
+import re
+import xml.etree.ElementTree as ET
+from collections import Counter
+from collections.abc import Sequence
+from importlib import resources
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+import jinja2
+from markupsafe import Markup
+
+from crawler.chart import GROUPS, group_of, trend_svg
+from crawler.model import Citation, Row, Summary
+from crawler.policy import DEFAULT, FailOn, PolicyResult, evaluate, hints
+
+FORMATS = ("html", "md", "json", "junit", "csv")
+SCHEMA_VERSION = 1
+
+
+def render(summary: Summary, fmt: str, fail_on: FailOn = DEFAULT) -> str:
+    """Render `summary` in one of FORMATS; `fail_on` decides what counts as failure vs warning."""
+    renderers = {"html": render_html, "md": render_markdown, "json": render_json,
+                 "junit": render_junit, "csv": render_csv}
+    if fmt not in renderers:
+        raise ValueError(f"unknown report format {fmt!r}; choose from {', '.join(FORMATS)}")
+    return renderers[fmt](summary, fail_on)
+
+
+# --- the shared record: JSON's citation object, flattened for CSV, fed to the templates ---
+
+def citation_record(row: Row, result: PolicyResult) -> dict[str, Any]:
+    """One citation as the JSON report's object (field names follow Verdict)."""
+    v, c = row.verdict, row.citation
+    return {
+        "id": c.id, "url": v.url or c.url, "final_url": v.final_url,
+        "status": v.status.value, "http_status": v.http_status,
+        "redirects": [{"url": h.url, "status_code": h.status_code} for h in v.redirects],
+        "page_title": v.page_title, "title_score": v.title_score, "title_match": v.title_match,
+        "published_found": v.published_found, "modified_found": v.modified_found,
+        "date_verdict": v.date_verdict.value, "drift": v.drift, "health": v.health.value,
+        "attempts": v.attempts, "elapsed_ms": v.elapsed_ms, "error": v.error,
+        "url_status": v.url_status, "failing_since": row.failing_since,
+        "checked_at": v.checked_at,
+        "archive": {"url": row.archive_url, "date": row.archive_date} if row.archive_url else None,
+        "citation": {"authors": list(c.authors), "title": c.title, "outlet": c.outlet,
+                     "published": c.published, "accessed": c.accessed, "lang": c.lang},
+        "outcome": result.outcome(c.id), "reason": _reason(result, c.id),
+    }
+
+
+def _reason(result: PolicyResult, cid: str) -> str:
+    for items in (result.failures, result.warnings, result.inconclusive):
+        for item_id, reason in items:
+            if item_id == cid:
+                return reason
+    return ""
+
+
+def run_record(summary: Summary, result: PolicyResult, fail_on: FailOn) -> dict[str, Any]:
+    """The top-level run summary every format shows: counts, duration, changes, policy."""
+    run = summary.run
+    return {
+        "id": run.id, "started_at": run.started_at, "finished_at": run.finished_at,
+        "state": run.state, "duration_s": duration_s(run.started_at, run.finished_at),
+        "citations": len(summary.rows),
+        "status_counts": dict(Counter(r.verdict.status.value for r in summary.rows)),
+        "health_counts": dict(Counter(r.verdict.health.value for r in summary.rows)),
+        "newly_failing": list(summary.newly_failing), "recovered": list(summary.recovered),
+        "policy": {"fail_on": str(fail_on), "exit_code": result.exit_code,
+                   "failures": len(result.failures), "warnings": len(result.warnings),
+                   "inconclusive": len(result.inconclusive)},
+    }
+
+
+def duration_s(started: str, finished: str) -> float | None:
+    try:
+        delta = dt.datetime.fromisoformat(finished) - dt.datetime.fromisoformat(started)
+    except (TypeError, ValueError):
+        return None
+    return round(delta.total_seconds(), 1)
+
+
+# --- JSON ---
+
+def report_schema() -> dict[str, Any]:
+    """The published JSON Schema of render_json's output (crawler/schema/report.schema.json)."""
+    text = resources.files("crawler").joinpath("schema/report.schema.json").read_text("utf-8")
+    return json.loads(text)
+
+
+def render_json(summary: Summary, fail_on: FailOn = DEFAULT) -> str:
+    """The whole report as one JSON document; <, > and & are \\u-escaped so it embeds safely."""
+    result = evaluate(summary, fail_on)
+    doc = {
+        "schema_version": SCHEMA_VERSION,
+        "run": run_record(summary, result, fail_on),
+        "history": [{"id": r.id, "started_at": r.started_at, "state": r.state,
+                     "counts": dict(r.counts)} for r in (*summary.history, summary.run)],
+        "hints": hints(summary),
+        "citations": [citation_record(row, result) for row in summary.rows],
+    }
+    text = json.dumps(doc, ensure_ascii=False, indent=2)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026") + "\n"
+
+
+# --- CSV ---
+
+CSV_FIELDS = ("id", "outlet", "title", "url", "final_url", "status", "http_status",
+              "redirects", "page_title", "title_score", "title_match", "published_found",
+              "modified_found", "date_verdict", "drift", "health", "failing_since",
+              "url_status", "attempts", "elapsed_ms", "error", "archive_url", "archive_date",
+              "outcome", "reason", "checked_at")
+
+
+def _csv_cell(value: Any) -> Any:
+    """Defuse spreadsheet formulas: a page title '=HYPERLINK(...)' must stay text."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return "" if value is None else value
+
+
+def render_csv(summary: Summary, fail_on: FailOn = DEFAULT) -> str:
+    """One row per citation, the JSON object flattened (redirects as a hop count)."""
+    result = evaluate(summary, fail_on)
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=CSV_FIELDS, lineterminator="\n")
+    writer.writeheader()
+    for row in summary.rows:
+        rec = citation_record(row, result)
+        rec.update(rec.pop("citation"), id=rec["id"], url=rec["url"],
+                   redirects=len(rec["redirects"]), archive_url=row.archive_url,
+                   archive_date=row.archive_date)
+        writer.writerow({k: _csv_cell(rec.get(k)) for k in CSV_FIELDS})
+    return out.getvalue()
+
+
+# --- JUnit XML ---
+
+_XML_BAD = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def _x(text: Any) -> str:
+    """XML 1.0 cannot carry most control characters at all, escaped or not: drop them."""
+    return _XML_BAD.sub("\ufffd", str(text))
+
+
+def render_junit(summary: Summary, fail_on: FailOn = DEFAULT) -> str:
+    """One <testcase> per citation; see the module docstring for the mapping."""
+    result = evaluate(summary, fail_on)
+    run = run_record(summary, result, fail_on)
+    suites = ET.Element("testsuites", name="crawler", tests=str(len(summary.rows)),
+                        failures=str(len(result.failures)), errors="0")
+    suite = ET.SubElement(suites, "testsuite", {
+        "name": "citations", "tests": str(len(summary.rows)),
+        "failures": str(len(result.failures)), "errors": "0",
+        "skipped": str(len(result.inconclusive)), "time": str(run["duration_s"] or 0),
+        "timestamp": _x(summary.run.started_at)})
+    props = ET.SubElement(suite, "properties")
+    for name in ("id", "state"):
+        ET.SubElement(props, "property", name=f"run.{name}", value=_x(run[name]))
+    ET.SubElement(props, "property", name="fail_on", value=str(fail_on))
+    for row in summary.rows:
+        _testcase(suite, row, result)
+    ET.indent(suites)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suites, "unicode") + "\n"
+
+
+def _testcase(suite: ET.Element, row: Row, result: PolicyResult) -> None:
+    c, v = row.citation, row.verdict
+    outlet = c.outlet or (urlsplit(v.url or c.url).hostname or "unknown")
+    case = ET.SubElement(suite, "testcase", classname=_x(f"citations.{outlet}"),
+                         name=_x(f"[{c.id}] {c.title or v.url}"),
+                         time=f"{v.elapsed_ms / 1000:.3f}")
+    outcome, reason = result.outcome(c.id), _x(_reason(result, c.id))
+    if outcome == "fail":
+        failure = ET.SubElement(case, "failure", message=reason, type=v.status.value)
+        failure.text = _x(_details(row))
+    elif outcome == "skip":
+        ET.SubElement(case, "skipped", message=reason)
+    out = ET.SubElement(case, "system-out")
+    out.text = _x((f"WARNING: {reason}\n" if outcome == "warn" else "") + _details(row))
+
+
+def _details(row: Row) -> str:
+    v = row.verdict
+    lines = [f"url: {v.url}", f"final_url: {v.final_url}", f"status: {v.status.value}",
+             f"http_status: {v.http_status}", f"health: {v.health.value}",
+             f"page_title: {v.page_title}", f"title_score: {v.title_score}",
+             f"date_verdict: {v.date_verdict.value}"]
+    lines += [f"failing_since: {row.failing_since}"] if row.failing_since else []
+    lines += [f"error: {v.error}"] if v.error else []
+    lines += [f"archive: {row.archive_url}"] if row.archive_url else []
+    return "\n".join(lines) + "\n"
+
+
+# --- Markdown (GitHub job summary) ---
+
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]|<>#!~])")
+
+
+def md_cell(text: Any) -> str:
+    """Text safe inside a GFM table cell: no pipes, no newlines, no HTML, no fake links."""
+    s = "" if text is None else str(text)
+    s = _MD_SPECIAL.sub(r"\\\1", s).replace("&", "&amp;")
+    s = s.replace("\\<", "&lt;").replace("\\>", "&gt;")
+    return re.sub(r"[\r\n\t\x00-\x1f]+", " ", s).strip()
+
+
+def safe_url(url: str) -> str:
+    """An http(s) URL with the characters that break Markdown/HTML links encoded, else ''."""
+    if urlsplit(url or "").scheme.lower() not in ("http", "https"):
+        return ""
+    return quote(url, safe=":/?#@!$&'*+,;=%~-._")
+
+
+def md_link(text: Any, url: str) -> str:
+    href = safe_url(url)
+    label = md_cell(text) or md_cell(url)
+    return f"[{label}]({href})" if href else label
+
+
+def render_markdown(summary: Summary, fail_on: FailOn = DEFAULT) -> str:
+    """A compact report that fits GitHub's job summary (rendered from a Jinja template)."""
+    return _render_template("report.md.j2", summary, fail_on)
+
+
+# --- HTML ---
+
+def render_html(summary: Summary, fail_on: FailOn = DEFAULT) -> str:
+    """A self-contained page: no JavaScript, no network, prints well."""
+    return _render_template("report.html.j2", summary, fail_on)
+
+
+@functools.cache
+def _environment(autoescape: bool) -> jinja2.Environment:
+    env = jinja2.Environment(loader=jinja2.PackageLoader("crawler", "templates"),
+                             autoescape=autoescape, undefined=jinja2.StrictUndefined,
+                             trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+    env.filters.update(href=safe_url, md=md_cell, md_link=md_link, score=_score, group=group_of)
+    return env
+
+
+def _render_template(name: str, summary: Summary, fail_on: FailOn) -> str:
+    result = evaluate(summary, fail_on)
+    template = _environment(name.endswith(".html.j2")).get_template(name)
+    by_outcome = {"fail": 0, "warn": 1, "skip": 2, "ok": 3}
+    records = [citation_record(row, result) for row in summary.rows]
+    return template.render(
+        run=run_record(summary, result, fail_on), records=records,
+        problems=sorted((r for r in records if r["outcome"] != "ok"),
+                        key=lambda r: by_outcome[r["outcome"]]),
+        hints=hints(summary), groups=GROUPS,
+        chart=Markup(trend_svg((*summary.history, summary.run))))
+
+
+def _score(value: float | None) -> str:
+    return "" if value is None else f"{value:.0f}"
+
+
+# --- terminal timeline (`crawler history ID`) ---
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def _term(text: Any) -> str:
+    """No escape sequences from pages reach the terminal."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", "" if text is None else str(text))
+
+
+def render_timeline(citation: Citation,
+                    rows: Sequence[tuple[str, str, int, float | None, str]]) -> str:
+    """One citation's history as plain text, oldest first: when, status, HTTP code, score, error."""
+    head = [f"[{_term(citation.id)}] {_term(citation.title)}".rstrip(),
+            f"  {_term(citation.outlet)} {_term(citation.url)}".rstrip()]
+    table = [("checked_at", "status", "http", "score", "error")]
+    table += [(_term(at), _term(status), str(code or ""), _score(score), _term(err))
+              for at, status, code, score, err in rows]
+    widths = [max(len(r[i]) for r in table) for i in range(4)]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(r[:4], widths)) + "  " + r[4]
+             for r in table]
+    if not rows:
+        lines.append("(never checked)")
+    return "\n".join(head + [""] + [ln.rstrip() for ln in lines]) + "\n"

@@ -1,0 +1,270 @@
+"""Every report format parses, carries every citation, and escapes hostile page text."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from crawler.chart import nice_step, trend_svg
+from crawler.model import (Citation, DateVerdict, Health, Hop, Row, RunInfo, Status, Summary,
+                           Verdict)
+from crawler.policy import parse_fail_on
+from crawler.report import (CSV_FIELDS, FORMATS, md_cell, render, render_timeline,
+                            report_schema, safe_url)
+
+HOSTILE = "<script>alert(1)</script> | pipe\nnewline & \x0bvt"
+
+
+def make_row(cid: str, status: Status = Status.OK, *, health: Health = Health.OK,
+             page_title: str = "", title_match: bool | None = True, http: int = 200,
+             failing_since: str = "", archive: str = "", **kw) -> Row:
+    """One row with a plausible verdict; keyword args go to Verdict."""
+    url = kw.pop("url", f"https://news{cid}.example/a/{cid}")
+    citation = Citation(cid, authors=("Ann Author",), title=f"Cited title {cid}",
+                        outlet=f"Outlet {cid}", published="2025-01-02", url=url,
+                        accessed="2025-02-03", lang="en")
+    verdict = Verdict(cid, url, status, final_url=kw.pop("final_url", url), http_status=http,
+                      page_title=page_title or f"Cited title {cid}", title_match=title_match,
+                      title_score=kw.pop("title_score", 96.0), health=health, attempts=1,
+                      elapsed_ms=120, checked_at="2026-11-24T01:00:05+00:00", **kw)
+    return Row(citation, verdict, failing_since=failing_since, archive_url=archive,
+               archive_date="2025-03-01" if archive else "")
+
+
+def make_summary(rows: list[Row] | None = None, *, runs: int = 5, **kw) -> Summary:
+    """A realistic run: ok, redirected, a one-night 404, a dead 410, a bot wall, a hostile title."""
+    if rows is None:
+        rows = [
+            make_row("1"),
+            make_row("2", Status.REDIRECTED, http=301,
+                     final_url="https://new.example/moved", redirects=(Hop("https://news2.example/a/2", 301),)),
+            make_row("3", Status.NOT_FOUND, health=Health.FAILING, http=404,
+                     failing_since="2026-11-24T01:00:00+00:00", title_match=None),
+            make_row("4", Status.GONE, health=Health.DEAD, http=410,
+                     failing_since="2026-11-18T01:00:00+00:00", archive="https://web.archive.org/web/2025/x"),
+            make_row("5", Status.BLOCKED, health=Health.UNKNOWN, http=403, error="Cloudflare challenge"),
+            make_row("6", Status.OK, page_title=HOSTILE, title_match=False, title_score=12.0,
+                     date_verdict=DateVerdict.MODIFIED_AFTER_ACCESS),
+        ]
+    counts: dict[str, int] = {}
+    for r in rows:
+        counts[r.verdict.status.value] = counts.get(r.verdict.status.value, 0) + 1
+    history = tuple(RunInfo(i, f"2026-11-{10 + i:02d}T01:00:00+00:00", "", "finished",
+                            {"ok": 4 + i % 2, "not_found": 1, "blocked": 1}) for i in range(1, runs))
+    run = RunInfo(runs, "2026-11-24T01:00:00+00:00", "2026-11-24T01:03:30+00:00", "finished", counts)
+    return Summary(run=run, rows=tuple(rows), history=history, **kw)
+
+
+def hostile_summary() -> Summary:
+    row = make_row("h", Status.OK, page_title=HOSTILE, title_match=False, title_score=10.0,
+                   error=HOSTILE, final_url="javascript:alert(1)")
+    return make_summary([row, make_row("1")], newly_failing=("h",))
+
+
+# --- JSON ---
+
+def validate(instance, schema, path="$"):
+    """A small JSON Schema checker (type, enum, const, required, properties, items)."""
+    types = schema.get("type")
+    if types:
+        names = types if isinstance(types, list) else [types]
+        py = {"object": dict, "array": list, "string": str, "boolean": bool, "null": type(None),
+              "integer": int, "number": (int, float)}
+        ok = any(isinstance(instance, py[n]) and not (n in ("integer", "number")
+                 and isinstance(instance, bool)) for n in names)
+        assert ok, f"{path}: {instance!r} is not {names}"
+    if "enum" in schema:
+        assert instance in schema["enum"], f"{path}: {instance!r} not in enum"
+    if "const" in schema:
+        assert instance == schema["const"], path
+    if isinstance(instance, dict):
+        for key in schema.get("required", []):
+            assert key in instance, f"{path}: missing {key}"
+        props = schema.get("properties", {})
+        for key, value in instance.items():
+            if key in props:
+                validate(value, props[key], f"{path}.{key}")
+            elif schema.get("additionalProperties") is False:
+                raise AssertionError(f"{path}: unexpected key {key}")
+            elif isinstance(schema.get("additionalProperties"), dict):
+                validate(value, schema["additionalProperties"], f"{path}.{key}")
+    if isinstance(instance, list) and "items" in schema:
+        for i, item in enumerate(instance):
+            validate(item, schema["items"], f"{path}[{i}]")
+
+
+def test_json_matches_published_schema():
+    doc = json.loads(render(make_summary(), "json"))
+    validate(doc, report_schema())
+    assert [c["id"] for c in doc["citations"]] == ["1", "2", "3", "4", "5", "6"]
+    assert doc["run"]["duration_s"] == 210.0
+    assert doc["run"]["policy"]["exit_code"] == 1
+    assert len(doc["history"]) == 5
+    by_id = {c["id"]: c for c in doc["citations"]}
+    assert by_id["4"]["outcome"] == "fail" and by_id["3"]["outcome"] == "warn"
+    assert by_id["5"]["outcome"] == "skip"
+    assert by_id["4"]["archive"] == {"url": "https://web.archive.org/web/2025/x", "date": "2025-03-01"}
+    assert by_id["2"]["redirects"] == [{"url": "https://news2.example/a/2", "status_code": 301}]
+
+
+def test_schema_checker_rejects_a_wrong_document():
+    doc = json.loads(render(make_summary(), "json"))
+    doc["citations"][0]["status"] = "fine"
+    with pytest.raises(AssertionError):
+        validate(doc, report_schema())
+
+
+def test_schema_is_valid_against_jsonschema_when_installed():
+    jsonschema = pytest.importorskip("jsonschema")
+    schema = report_schema()
+    jsonschema.Draft202012Validator.check_schema(schema)
+    jsonschema.validate(json.loads(render(hostile_summary(), "json")), schema)
+
+
+# --- JUnit ---
+
+def test_junit_one_testcase_per_citation_with_policy_mapping():
+    root = ET.fromstring(render(make_summary(), "junit"))
+    assert root.tag == "testsuites"
+    suite = root.find("testsuite")
+    cases = suite.findall("testcase")
+    assert len(cases) == 6 == int(suite.get("tests"))
+    by_id = {re.match(r"\[(\w+)\]", c.get("name")).group(1): c for c in cases}
+    assert by_id["4"].find("failure") is not None                 # dead: fatal
+    assert by_id["6"].find("failure") is not None                 # title changed: fatal
+    assert by_id["3"].find("failure") is None                     # one night: warning
+    assert "WARNING" in by_id["3"].find("system-out").text
+    assert by_id["5"].find("skipped") is not None                 # bot wall: could not look
+    assert suite.get("failures") == "2" and suite.get("skipped") == "1"
+    for case in cases:
+        assert case.get("classname").startswith("citations.") and float(case.get("time")) >= 0
+
+
+def test_junit_honours_fail_on():
+    root = ET.fromstring(render(make_summary(), "junit", parse_fail_on("not_found,gone")))
+    failed = [c.get("name")[:3] for c in root.iter("testcase") if c.find("failure") is not None]
+    assert failed == ["[3]", "[4]"]
+
+
+# --- Markdown ---
+
+def cells(line: str) -> list[str]:
+    """Split a GFM table row on unescaped pipes."""
+    assert line.startswith("|") and line.endswith("|"), line
+    return re.split(r"(?<!\\)\|", line[1:-1])
+
+
+def assert_tables_well_formed(md: str) -> int:
+    tables, current = 0, None
+    for line in md.splitlines() + [""]:
+        if line.startswith("|"):
+            if current is None:
+                current, tables = len(cells(line)), tables + 1
+            assert len(cells(line)) == current, f"ragged row: {line}"
+        else:
+            current = None
+    return tables
+
+
+def test_markdown_tables_have_the_header_shape():
+    md = render(make_summary(), "md")
+    assert assert_tables_well_formed(md) == 4
+    assert "❌ policy violated" in md
+    for cid in "123456":
+        assert re.search(rf"^\| {cid} \|", md, re.M)
+
+
+def test_markdown_cell_escapes():
+    assert md_cell("a|b\nc") == r"a\|b c"
+    assert md_cell("<b>x</b>") == r"&lt;b&gt;x&lt;/b&gt;"
+    assert md_cell("[click](javascript:x)") == r"\[click\](javascript:x)"
+
+
+# --- CSV ---
+
+def test_csv_one_row_per_citation():
+    rows = list(csv.DictReader(io.StringIO(render(make_summary(), "csv"))))
+    assert len(rows) == 6 and tuple(rows[0]) == CSV_FIELDS
+    assert rows[1]["redirects"] == "1" and rows[3]["archive_url"].startswith("https://")
+
+
+def test_csv_defuses_formulas():
+    row = make_row("f", page_title="=HYPERLINK(\"http://evil\")", title_match=False)
+    out = list(csv.DictReader(io.StringIO(render(make_summary([row]), "csv"))))
+    assert out[0]["page_title"].startswith("'=")
+
+
+# --- hostile text in every format ---
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_hostile_title_is_escaped_in_every_format(fmt):
+    text = render(hostile_summary(), fmt)
+    if fmt == "csv":                  # data, not markup: quoted so it stays in its one cell
+        rows = list(csv.DictReader(io.StringIO(text)))
+        assert len(rows) == 2 and rows[0]["page_title"] == HOSTILE
+        return
+    assert "<script>" not in text
+    assert 'href="javascript:' not in text and "](javascript:" not in text   # shown, never linked
+    if fmt == "junit":
+        ET.fromstring(text)                            # control characters did not break XML
+        assert "&lt;script&gt;" in text
+    if fmt == "json":
+        assert json.loads(text)["citations"][0]["page_title"] == HOSTILE
+    if fmt == "md":
+        assert_tables_well_formed(text)
+    if fmt == "html":
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in text
+
+
+def test_safe_url_only_http():
+    assert safe_url("javascript:alert(1)") == ""
+    assert safe_url("https://a.example/x (y)|z") == "https://a.example/x%20%28y%29%7Cz"
+
+
+# --- HTML ---
+
+def test_html_has_chart_rows_and_robust_links():
+    html = render(make_summary(), "html")
+    assert html.count('<tr id="c-') == 6
+    assert "<svg" in html and "<script" not in html
+    assert 'data-versionurl="https://web.archive.org/web/2025/x"' in html
+    assert 'data-versiondate="2025-03-01"' in html
+    assert "http://" not in html.replace('xmlns="http://www.w3.org/2000/svg"', "")  # no network
+
+
+def test_unknown_format_is_an_error():
+    with pytest.raises(ValueError, match="unknown report format"):
+        render(make_summary(), "pdf")
+
+
+# --- chart and timeline ---
+
+def test_chart_axis_and_legend():
+    svg = trend_svg(make_summary().history)
+    root = ET.fromstring(svg)
+    texts = [t.text for t in root.iter("{http://www.w3.org/2000/svg}text")]
+    assert "citations" in texts and "run (start date, UTC)" in texts
+    assert "broken" in texts and "ok / redirected" in texts
+    assert ET.fromstring(trend_svg([])) is not None
+
+
+@pytest.mark.parametrize("top,step", [(1, 1), (6, 2), (9, 2), (40, 10), (120, 50), (0, 1)])
+def test_nice_step(top, step):
+    assert nice_step(top) == step
+
+
+def test_timeline_is_plain_and_defuses_escape_sequences():
+    citation = Citation("7", title="A title", outlet="Outlet", url="https://a.example/")
+    text = render_timeline(citation, [
+        ("2026-11-22T01:00:00+00:00", "ok", 200, 97.0, ""),
+        ("2026-11-23T01:00:00+00:00", "not_found", 404, None, "\x1b[31mred\x1b[0m"),
+    ])
+    assert "\x1b" not in text and "\\x1b[31mred" in text
+    lines = text.splitlines()
+    assert lines[0] == "[7] A title" and "not_found" in lines[-1] and "404" in lines[-1]
+    assert "(never checked)" in render_timeline(citation, [])
