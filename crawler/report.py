@@ -29,7 +29,7 @@ from urllib.parse import quote, urlsplit
 import jinja2
 from markupsafe import Markup
 
-from crawler.chart import GROUPS, group_of, trend_svg
+from crawler.chart import group_of, trend_svg
 from crawler.model import Citation, Row, Summary
 from crawler.policy import DEFAULT, FailOn, PolicyResult, evaluate, hints
 
@@ -269,7 +269,7 @@ def _render_template(name: str, summary: Summary, fail_on: FailOn) -> str:
         run=run_record(summary, result, fail_on), records=records,
         problems=sorted((r for r in records if r["outcome"] != "ok"),
                         key=lambda r: by_outcome[r["outcome"]]),
-        hints=hints(summary), groups=GROUPS,
+        hints=hints(summary),
         chart=Markup(trend_svg((*summary.history, summary.run))))
 
 
