@@ -91,6 +91,8 @@ DEFAULT = parse_fail_on(DEFAULT_FAIL_ON)
 def is_bad(row: Row) -> bool:
     """A real problem with the citation (not 'we could not look')."""
     v = row.verdict
+    if v.status.is_inconclusive:
+        return False
     return (v.status.is_dead_candidate or v.health in (Health.FAILING, Health.DEAD)
             or title_changed(row))
 
@@ -103,6 +105,8 @@ def title_changed(row: Row) -> bool:
 def matches(row: Row, fail_on: FailOn) -> list[str]:
     """The conditions of `fail_on` this row meets, as reasons a human reads."""
     v = row.verdict
+    if v.status.is_inconclusive and v.status.value not in fail_on.conditions:
+        return []       # we could not look this run: only a policy naming the status fails it
     found = []
     if v.status.value in fail_on.conditions:
         found.append(f"status {v.status.value}: {v.status.description}")
@@ -139,10 +143,10 @@ def evaluate(summary: Summary, fail_on: FailOn = DEFAULT) -> PolicyResult:
             reasons = []
         if reasons:
             failures.append((cid, "; ".join(reasons)))
-        elif is_bad(row):
-            warnings.append((cid, describe(row)))
         elif row.verdict.status.is_inconclusive:
             inconclusive.append((cid, describe(row)))
+        elif is_bad(row):
+            warnings.append((cid, describe(row)))
     return PolicyResult(failures, warnings, inconclusive, _exit_code(summary, failures))
 
 
