@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import sys
+from pathlib import Path
+
 import click
 
 from crawler import __version__
@@ -11,6 +15,215 @@ from crawler import __version__
 @click.version_option(__version__, prog_name="crawler")
 def cli() -> None:
     """Verify an article's citations: registry, polite fetch, verify, store, report."""
+
+# --- check, report, history, config, snapshot, suggest --------------------------------
+
+_SETTING_FLAGS = [
+    ("--db", str, "SQLite store (default crawler.db)"),
+    ("--cache-dir", str, "HTTP cache and WARC directory (default cache)"),
+    ("--concurrency", int, "requests in flight across hosts (default 16)"),
+    ("--per-host", int, "requests in flight per host (default 1)"),
+    ("--delay", float, "minimum seconds between request starts to one host (default 1)"),
+    ("--user-agent", str, "User-Agent header"),
+    ("--max-retries", int, "retries for transient failures (default 3)"),
+    ("--retry-after-cap", float, "longest Retry-After obeyed, seconds (default 60)"),
+    ("--connect-timeout", float, "seconds (default 10)"),
+    ("--read-timeout", float, "seconds (default 20)"),
+    ("--total-timeout", float, "seconds per fetch, trickling servers included (default 60)"),
+    ("--max-redirects", int, "default 10"),
+    ("--max-bytes", int, "body cap per page after decompression (default 5000000)"),
+    ("--title-threshold", float, "title score 0-100 that counts as a match (default 85)"),
+    ("--dead-runs", int, "consecutive failing runs before dead (default 3)"),
+    ("--dead-days", float, "days a failing streak must span before dead (default 3)"),
+    ("--fail-on", str, "policy: statuses/health that fail the run (default dead,title_changed)"),
+    ("--archive-endpoint", str, "archive lookup API for dead links"),
+]
+_BOOL_FLAGS = [
+    ("--ignore-robots", "skip robots.txt (only for sites you own)"),
+    ("--allow-private", "allow loopback/private addresses (tests, intranets)"),
+]
+
+
+def setting_options(f):
+    """Every configurable setting as a flag defaulting to None ('not given': env/files decide)."""
+    for name, kind, help_ in reversed(_SETTING_FLAGS):
+        f = click.option(name, type=kind, default=None, help=help_)(f)
+    for name, help_ in reversed(_BOOL_FLAGS):
+        f = click.option(name, is_flag=True, default=None, help=help_)(f)
+    return f
+
+
+def _settings(params: dict):
+    from crawler.config import OPTIONS, ConfigError, load_settings
+    flags = {k: v for k, v in params.items() if k in OPTIONS}
+    try:
+        return load_settings(flags, os.environ, Path.cwd())
+    except ConfigError as exc:
+        raise click.UsageError(str(exc)) from None
+
+
+def _load_registry(path: str):
+    from crawler.registry import load_csv
+    if not Path(path).is_file():
+        raise click.UsageError(f"registry not found: {path} (create it with `crawler parse ARTICLE -o {path}`)")
+    citations, errors = load_csv(path)
+    for err in errors:
+        click.echo(str(err), err=True)
+    if not citations:
+        raise click.UsageError(f"{path}: no usable citation rows")
+    return citations
+
+
+def _changed_only(citations, base_path: str):
+    """Citations added or changed against a base registry (a pull request's view)."""
+    from crawler.registry import load_csv
+    base = {c.id: c for c in load_csv(base_path)[0]}
+    return [c for c in citations if base.get(c.id) != c]
+
+
+@cli.command()
+@click.argument("registry", default="citations.csv")
+@setting_options
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table",
+              help="stdout format: a human table, or machine output")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="write the output here")
+@click.option("--refresh", is_flag=True, help="ignore the HTTP cache (no conditional requests)")
+@click.option("--resume", is_flag=True, help="continue the latest unfinished run")
+@click.option("--changed-only", "base_registry", type=click.Path(exists=True, dir_okay=False),
+              help="check only citations added or changed against this base registry")
+@click.option("--archive/--no-archive", default=True, help="WARC snapshots into CACHE_DIR/warc")
+@click.option("--archive-all", is_flag=True, help="archive pages that say noarchive too")
+@click.option("--lookup-archives/--no-lookup-archives", default=True,
+              help="look up archived copies (Memento) for failing citations")
+@click.option("--lock-wait", type=float, default=0.0, show_default=True,
+              help="seconds to wait for another check holding the store")
+@click.option("--progress/--no-progress", default=None, help="progress bar (default: on a TTY)")
+def check(registry, fmt, output, refresh, resume, base_registry, archive, archive_all,
+          lookup_archives, lock_wait, progress, **params):
+    """Fetch every cited URL politely, judge each citation, record the run, apply the policy.
+
+    Exit codes: 0 policy holds, 1 policy violated, 2 usage or input error,
+    3 inconclusive (network unreachable: nothing was judged failed),
+    130 interrupted.
+
+    \b
+    Example:
+      crawler check citations.csv --fail-on dead,title_changed
+    """
+    from crawler.main_job import run_from_cli
+    settings = _settings(params)
+    citations = _load_registry(registry)
+    if base_registry:
+        citations = _changed_only(citations, base_registry)
+        click.echo(f"--changed-only: {len(citations)} citation(s) added or changed", err=True)
+    code = run_from_cli(settings, citations, registry=registry, fmt=fmt, output=output,
+                        refresh=refresh, resume=resume, archive=archive, archive_all=archive_all,
+                        lookup_archives=lookup_archives, lock_wait=lock_wait, progress=progress)
+    sys.exit(code)
+
+
+@cli.command()
+@click.option("--db", default=None, help="SQLite store (default crawler.db)")
+@click.option("--format", "fmt", type=click.Choice(["html", "md", "json", "junit", "csv"]),
+              default="html", show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="write here (default stdout)")
+@click.option("--run", "run_id", type=int, default=None, help="a run id (default the latest)")
+@click.option("--fail-on", default=None, help="policy used to mark failures and warnings")
+def report(db, fmt, output, run_id, fail_on):
+    """Render the citation health report from the store (works while a check runs)."""
+    from crawler import store
+    from crawler.policy import parse_fail_on
+    from crawler.report import render
+    settings = _settings({"db": db, "fail_on": fail_on})
+    database = _open_existing(settings.db)
+    summary = store.build_summary(database, run_id)
+    if summary is None:
+        raise click.UsageError(f"{settings.db}: no run recorded yet; run `crawler check` first")
+    _emit(render(summary, fmt, parse_fail_on(settings.fail_on)), output)
+
+
+@cli.command()
+@click.argument("citation_id")
+@click.option("--db", default=None, help="SQLite store (default crawler.db)")
+def history(citation_id, db):
+    """One citation's timeline over every run: when, status, HTTP code, title score, error."""
+    from crawler import store
+    from crawler.report import render_timeline
+    database = _open_existing(_settings({"db": db}).db)
+    citation = store.get_citation(database, citation_id)
+    if citation is None:
+        raise click.UsageError(f"no citation with id {citation_id!r} in the store")
+    rows = [(r["checked_at"], r["status"], r["http_status"] or 0, r["title_score"], r["error"] or "")
+            for r in store.timeline(database, citation_id)]
+    click.echo(render_timeline(citation, rows))
+
+
+@cli.command("config")
+@setting_options
+def config_cmd(**params):
+    """Print the effective settings and where each came from.
+
+    Precedence: flags > CRAWLER_* environment > crawler.toml > [tool.crawler] in
+    pyproject.toml > defaults.
+    """
+    from crawler.config import format_settings
+    click.echo(format_settings(_settings(params)), nl=False)
+
+
+@cli.command()
+@click.argument("url")
+@click.option("--at", "at", default=None, help="date YYYY-MM-DD: the capture closest to it")
+@click.option("--db", default=None, help="SQLite store (default crawler.db)")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="save the payload here")
+def snapshot(url, at, db, output):
+    """Print or save an archived snapshot of URL from this project's own WARC files."""
+    import datetime as dt
+    from crawler.warc import read_snapshot
+    database = _open_existing(_settings({"db": db}).db)
+    try:
+        when = dt.date.fromisoformat(at) if at else None
+    except ValueError:
+        raise click.BadParameter(f"not a date: {at!r}", param_hint="--at") from None
+    snap = read_snapshot(database, url, when)
+    if snap is None:
+        raise click.ClickException(f"no snapshot of {url} in the store")
+    if output:
+        Path(output).write_bytes(snap.payload)
+        click.echo(f"saved {len(snap.payload)} bytes to {output}", err=True)
+    else:
+        sys.stdout.buffer.write(snap.payload)
+
+
+@cli.command()
+@click.option("--db", default=None, help="SQLite store (default crawler.db)")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="write here (default stdout)")
+def suggest(db, output):
+    """Write the footnote list back with fixes: moved URLs updated, dead ones archived, markers."""
+    from crawler import store
+    from crawler.memento import known_archives
+    from crawler.suggest import suggest as make_suggestions
+    database = _open_existing(_settings({"db": db}).db)
+    summary = store.build_summary(database)
+    if summary is None:
+        raise click.UsageError("no run recorded yet; run `crawler check` first")
+    citations = [r.citation for r in summary.rows]
+    verdicts = {r.citation.id: r.verdict for r in summary.rows}
+    _emit("\n".join(make_suggestions(citations, verdicts, known_archives(database))) + "\n", output)
+
+
+def _open_existing(path: str):
+    from crawler import store
+    if not Path(path).is_file():
+        raise click.UsageError(f"store not found: {path} (run `crawler check` first)")
+    return store.open_db(path)
+
+
+def _emit(text: str, output: str | None) -> None:
+    if output:
+        Path(output).write_text(text, encoding="utf-8")
+        click.echo(f"wrote {output}", err=True)
+    else:
+        click.echo(text, nl=not text.endswith("\n"))
 
 
 def main() -> None:

@@ -1,0 +1,128 @@
+"""`crawler check` end to end: lock the store, run the check, look up archives, apply the policy.
+
+Kept out of cli.py so the CLI stays a thin layer of options; kept out of
+check.py so the library's check loop stays free of output and exit codes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+from pathlib import Path
+from typing import Any, Mapping
+
+import click
+import httpx
+
+from crawler import console, memento, store
+from crawler.check import CheckOptions, run_check
+from crawler.fetch import FetchConfig
+from crawler.lock import StoreLocked, WriterLock
+from crawler.model import Citation, Summary
+from crawler.policy import EXIT_INCONCLUSIVE, evaluate, hints, parse_fail_on
+from crawler.report import render, render_markdown
+
+EXIT_INTERRUPTED = 130
+
+
+def fetch_config(s: Mapping[str, Any], refresh: bool = False) -> FetchConfig:
+    return FetchConfig(
+        concurrency=s["concurrency"], per_host=s["per_host"], delay=s["delay"],
+        user_agent=s["user_agent"], respect_robots=not s["ignore_robots"],
+        max_retries=s["max_retries"], retry_after_cap=s["retry_after_cap"],
+        connect_timeout=s["connect_timeout"], read_timeout=s["read_timeout"],
+        total_timeout=s["total_timeout"], max_redirects=s["max_redirects"],
+        max_bytes=s["max_bytes"], allow_private=s["allow_private"],
+        cache_dir=Path(s["cache_dir"]) / "http", refresh=refresh)
+
+
+def check_options(s: Mapping[str, Any], *, refresh: bool, resume: bool, archive: bool,
+                  archive_all: bool) -> CheckOptions:
+    return CheckOptions(fetch=fetch_config(s, refresh), title_threshold=s["title_threshold"],
+                        dead_runs=s["dead_runs"], dead_days=s["dead_days"], resume=resume,
+                        archive_dir=str(Path(s["cache_dir"]) / "warc") if archive else None,
+                        archive_all=archive_all)
+
+
+def run_from_cli(s: Mapping[str, Any], citations: list[Citation], *, registry: str, fmt: str,
+                 output: str | None, refresh: bool, resume: bool, archive: bool,
+                 archive_all: bool, lookup_archives: bool, lock_wait: float,
+                 progress: bool | None) -> int:
+    fail_on = parse_fail_on(s["fail_on"])
+    opts = check_options(s, refresh=refresh, resume=resume, archive=archive, archive_all=archive_all)
+    try:
+        lock = WriterLock(s["db"], wait=lock_wait)
+        lock.acquire()
+    except StoreLocked as exc:
+        raise click.ClickException(str(exc)) from None
+    try:
+        db = store.open_db(s["db"])
+        bar = console.Progress(len(citations), bar=progress)
+        try:
+            outcome = asyncio.run(_run(db, citations, opts, registry, dict(s), bar))
+        except KeyboardInterrupt:
+            click.echo("interrupted: finished results are kept; rerun with --resume", err=True)
+            return EXIT_INTERRUPTED
+        finally:
+            bar.close()
+        if outcome.state == "inconclusive":
+            click.echo(console.inconclusive_line(len({c.url for c in citations})), err=True)
+            return EXIT_INCONCLUSIVE
+        if lookup_archives:
+            asyncio.run(_lookup_archives(db, outcome.run_id, s))
+        summary = store.build_summary(db, outcome.run_id)
+        assert summary is not None
+        return _finish(summary, fail_on, fmt, output)
+    finally:
+        lock.release()
+
+
+async def _run(db, citations, opts, registry, settings, bar):
+    """Run the check; SIGTERM is turned into a cancellation so the run is marked interrupted."""
+    task = asyncio.ensure_future(run_check(db, citations, opts, registry=registry,
+                                           settings=settings, progress=bar))
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, task.cancel)
+    try:
+        return await task
+    except asyncio.CancelledError:
+        raise KeyboardInterrupt from None
+    finally:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(sig)
+
+
+async def _lookup_archives(db, run_id: int, s: Mapping[str, Any]) -> None:
+    """Archived copies for this run's failing citations; an unreachable archive is only a note."""
+    summary = store.build_summary(db, run_id)
+    items = [(r.citation, r.verdict) for r in summary.rows if memento.needs_archive(r.verdict)]
+    if not items:
+        return
+    endpoint = s["archive_endpoint"]
+    kind = "availability" if "available" in endpoint else "cdx"
+    async with httpx.AsyncClient(timeout=20, headers={"User-Agent": s["user_agent"]}) as client:
+        found = await memento.lookup_failing(db, items, client, endpoint=endpoint, kind=kind,
+                                             user_agent=s["user_agent"])
+    click.echo(f"archive lookup: {len(found)} of {len(items)} failing citation(s) have an "
+               f"archived copy", err=True)
+
+
+def _finish(summary: Summary, fail_on, fmt: str, output: str | None) -> int:
+    result = evaluate(summary, fail_on)
+    text = console.table(summary) if fmt == "table" else render(summary, fmt, fail_on)
+    if output:
+        Path(output).write_text(click.unstyle(text) if fmt == "table" else text, encoding="utf-8")
+    else:
+        click.echo(text)
+    step_summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    if step_summary:
+        with open(step_summary, "a", encoding="utf-8") as fh:
+            fh.write(render_markdown(summary, fail_on) + "\n")
+    for line in hints(summary):
+        click.echo(f"hint: {line}", err=True)
+    click.echo(f"{len(result.failures)} failing under --fail-on {fail_on}, "
+               f"{len(result.warnings)} warning(s), {len(result.inconclusive)} not verifiable "
+               f"(run {summary.run.id})", err=True)
+    return result.exit_code
