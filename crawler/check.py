@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import contextlib
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Callable, Iterable
 from urllib.parse import urlsplit
 
@@ -21,6 +23,7 @@ from crawler.extract import parse_page
 from crawler.fetch import FetchConfig, Fetcher, network_down
 from crawler.model import Citation, Fetched, Page, Status, Verdict
 from crawler.verify import judge, needs_probe, probe_url
+from crawler.warc import WarcWriter
 
 HTML_TYPES = ("text/html", "application/xhtml", "text/plain", "")
 
@@ -122,35 +125,44 @@ def _begin(db: Database, citations: Iterable[Citation], registry: str, opts: Che
 
 async def run_check(db: Database, citations: Iterable[Citation], opts: CheckOptions,
                     *, registry: str = "", settings: dict | None = None,
-                    progress: Progress | None = None, on_fetched: Callable[[Fetched], None] | None = None
-                    ) -> CheckOutcome:
+                    progress: Progress | None = None) -> CheckOutcome:
     run_id, by_url, skipped = _begin(db, citations, registry, opts, settings or {})
     outcome = CheckOutcome(run_id=run_id, state="finished", skipped=skipped)
-    today = dt.date.today()
-    seen_any = answered_any = False
+    warc = (WarcWriter(Path(opts.archive_dir), db, run_id, opts.archive_all)
+            if opts.archive_dir else contextlib.nullcontext())
     try:
-        async with Fetcher(opts.fetch) as fetcher:
-            fetcher.on_attempt = lambda a: store.record_attempt(db, run_id, a)
-            prober = _Prober(fetcher)
-            async for fetched in fetcher.fetch_all(by_url):
-                seen_any = True
-                answered_any = answered_any or not network_down([fetched])
-                if on_fetched:
-                    on_fetched(fetched)
-                for citation, v in await _judge_url(db, run_id, fetched, by_url[fetched.url],
-                                                    prober, opts, today):
-                    outcome.checked += 1
-                    if progress:
-                        progress(citation, v)
+        with warc as writer:
+            answered = await _fetch_and_judge(db, run_id, by_url, opts, outcome, progress, writer)
     except (asyncio.CancelledError, KeyboardInterrupt):
         store.finish_run(db, run_id, "interrupted")
         outcome.state = "interrupted"
         raise
-    if seen_any and not answered_any:
+    if by_url and not answered:
         outcome.state = "inconclusive"
-    info = store.finish_run(db, run_id, outcome.state)
-    outcome.counts = info.counts
+    outcome.counts = store.finish_run(db, run_id, outcome.state).counts
     return outcome
+
+
+async def _fetch_and_judge(db: Database, run_id: int, by_url: dict[str, list[str]],
+                           opts: CheckOptions, outcome: CheckOutcome,
+                           progress: Progress | None, writer: WarcWriter | None) -> bool:
+    """Judge each URL's citations as its fetch completes; True if any host answered at all."""
+    today = dt.date.today()
+    answered = False
+    request_headers = {"User-Agent": opts.fetch.user_agent, "Accept": "*/*"}
+    async with Fetcher(opts.fetch) as fetcher:
+        fetcher.on_attempt = lambda a: store.record_attempt(db, run_id, a)
+        prober = _Prober(fetcher)
+        async for fetched in fetcher.fetch_all(by_url):
+            answered = answered or not network_down([fetched])
+            if writer is not None:
+                await asyncio.to_thread(writer.write, fetched, request_headers)
+            for citation, v in await _judge_url(db, run_id, fetched, by_url[fetched.url],
+                                                prober, opts, today):
+                outcome.checked += 1
+                if progress:
+                    progress(citation, v)
+    return answered
 
 
 def check(db: Database, citations: Iterable[Citation], opts: CheckOptions | None = None,
