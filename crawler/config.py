@@ -191,10 +191,14 @@ def file_layers(cwd: Path) -> list[tuple[str, dict[str, Any]]]:
 
 
 def env_layer(env: Mapping[str, str]) -> dict[str, str]:
-    """CRAWLER_<NAME> variables that name a known setting (others, like a CRAWLER_TOKEN, pass)."""
+    """CRAWLER_<NAME> variables that name a known setting (others, like a CRAWLER_TOKEN, pass).
+
+    An empty variable counts as unset: CI systems expand an undefined variable to ''
+    (GitHub's `${{ vars.CRAWLER_FAIL_ON }}`), and that must not override a file.
+    """
     found = {}
     for key, value in env.items():
-        if key.startswith(ENV_PREFIX):
+        if key.startswith(ENV_PREFIX) and value.strip():
             name = key[len(ENV_PREFIX):].lower()
             if name in OPTIONS:
                 found[name] = value

@@ -120,3 +120,10 @@ def test_format_settings_lists_every_setting_with_its_source(cwd):
     assert any(line.startswith("per_host ") and line.endswith("(env)") for line in lines)
     assert any(line.startswith("delay ") and line.endswith("(crawler.toml)") for line in lines)
     assert any("ignore_robots" in line and "false" in line for line in lines)
+
+
+def test_empty_env_variable_counts_as_unset(cwd):
+    crawler_toml(cwd, 'fail_on = "dead"\n')
+    s = load_settings({}, {"CRAWLER_FAIL_ON": "", "CRAWLER_DELAY": " "}, cwd)
+    assert (s.fail_on, s.source("fail_on")) == ("dead", "crawler.toml")
+    assert s.source("delay") == "default"
