@@ -23,7 +23,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from email.utils import format_datetime, parsedate_to_datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Self
 from urllib.parse import urljoin, urlsplit
 
 import httpx
@@ -31,9 +31,22 @@ from sqlite_utils import Database
 
 from crawler.model import Citation, Verdict, isonow, utcnow
 
-__all__ = ["Memento", "Lookup", "ArchiveGate", "SaveStatus", "Saved", "ensure_tables",
-           "find_archived", "lookup", "lookup_failing", "known_archives", "save_page_now",
-           "save_healthy", "needs_archive", "DEFAULT_ENDPOINTS"]
+__all__ = [
+    "DEFAULT_ENDPOINTS",
+    "ArchiveGate",
+    "Lookup",
+    "Memento",
+    "SaveStatus",
+    "Saved",
+    "ensure_tables",
+    "find_archived",
+    "known_archives",
+    "lookup",
+    "lookup_failing",
+    "needs_archive",
+    "save_healthy",
+    "save_page_now",
+]
 
 DEFAULT_ENDPOINTS = {
     "cdx": "https://web.archive.org/cdx/search/cdx",
@@ -77,7 +90,7 @@ class ArchiveGate:
         self._lock = asyncio.Lock()
         self._last = -float("inf")
 
-    async def __aenter__(self) -> ArchiveGate:
+    async def __aenter__(self) -> Self:
         await self._lock.acquire()
         wait = self._last + self.interval - time.monotonic()
         if wait > 0:
@@ -91,12 +104,12 @@ class ArchiveGate:
 
 def ensure_tables(db: Database) -> None:
     """The `archives` cache: one row per (url, access date) lookup."""
-    db["archives"].create({
+    db.table("archives").create({
         "url": str, "accessed": str, "kind": str, "archive_url": str, "archive_date": str,
         "archive_status": int, "status": str, "error": str, "looked_up_at": str,
     }, pk=("url", "accessed"), not_null={"url", "accessed", "status", "looked_up_at"},
         if_not_exists=True)
-    db["archives"].create_index(["status", "url"], if_not_exists=True)
+    db.table("archives").create_index(["status", "url"], if_not_exists=True)
 
 
 # -- one lookup ----------------------------------------------------------------
@@ -244,13 +257,13 @@ def _timestamp(accessed: str) -> str:
         return accessed.replace("-", "") + "235959"
     when = dt.datetime.fromisoformat(accessed)
     if when.tzinfo is not None:
-        when = when.astimezone(dt.timezone.utc)
+        when = when.astimezone(dt.UTC)
     return when.strftime("%Y%m%d%H%M%S")
 
 
 def _parse_ts(ts: str) -> dt.datetime:
     ts = (ts + "00000101000000"[len(ts):]) if len(ts) < 14 else ts[:14]
-    return dt.datetime.strptime(ts, "%Y%m%d%H%M%S").replace(tzinfo=dt.timezone.utc)
+    return dt.datetime.strptime(ts, "%Y%m%d%H%M%S").replace(tzinfo=dt.UTC)
 
 
 def _iso(ts: str) -> str:
@@ -292,7 +305,7 @@ async def lookup_failing(db: Database, items: Iterable[tuple[Citation, Verdict]]
 
 def _cached(db: Database, url: str, accessed: str,
             max_age: dt.timedelta) -> tuple[bool, Memento | None]:
-    row = next(db["archives"].rows_where("url = ? and accessed = ?", [url, accessed]), None)
+    row = next(db.table("archives").rows_where("url = ? and accessed = ?", [url, accessed]), None)
     if row is None or row["status"] == "error":
         return False, None
     if utcnow() - dt.datetime.fromisoformat(row["looked_up_at"]) > max_age:
@@ -310,7 +323,7 @@ def _from_row(row: dict[str, Any]) -> Memento | None:
 def _record(db: Database, url: str, accessed: str, kind: str, result: Lookup) -> None:
     m = result.memento
     status = "found" if m else ("error" if result.error else "none")
-    db["archives"].upsert({
+    db.table("archives").upsert({
         "url": url, "accessed": accessed, "kind": kind,
         "archive_url": m.archive_url if m else "", "archive_date": m.archive_date if m else "",
         "archive_status": m.status_code if m else 0, "status": status,
@@ -320,7 +333,7 @@ def _record(db: Database, url: str, accessed: str, kind: str, result: Lookup) ->
 def known_archives(db: Database) -> dict[str, Memento]:
     """Every archived copy found so far, by cited URL: what report and suggest show."""
     ensure_tables(db)
-    rows = db["archives"].rows_where("status = 'found'", order_by="looked_up_at")
+    rows = db.table("archives").rows_where("status = 'found'", order_by="looked_up_at")
     return {r["url"]: m for r in rows if (m := _from_row(r))}
 
 

@@ -17,7 +17,7 @@ from enum import StrEnum
 from crawler.memento import Memento
 from crawler.model import Citation, Health, Status, Verdict
 
-__all__ = ["Action", "action", "fix_footnote", "suggest", "MARKERS"]
+__all__ = ["MARKERS", "Action", "action", "fix_footnote", "suggest"]
 
 MARKERS = {"ja": "[リンク切れ]", "en": " [dead link]"}
 # Failures that are the page's own answer: one run is enough to call the link broken.
@@ -57,7 +57,7 @@ def suggest(citations: Sequence[Citation], verdicts: Mapping[str, Verdict],
     """The footnote list, numbered like the article (`1. ...`), with fixes applied."""
     lines = []
     for i, c in enumerate(citations, 1):
-        number, text = _split_number(c.raw or f"<{c.url}>")
+        number, _ = _split_number(c.raw or f"<{c.url}>")
         number = number or (c.id if c.id.isdigit() else str(i))
         lines.append(f"{number}. {fix_footnote(c, verdicts.get(c.id), archives.get(c.url))}")
     return lines

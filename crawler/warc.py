@@ -25,20 +25,27 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from http import HTTPStatus
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Self
 from urllib.parse import urlsplit
 
 from sqlite_utils import Database
-from warcio.archiveiterator import ArchiveIterator
-from warcio.recordloader import ArcWarcRecord
-from warcio.statusandheaders import StatusAndHeaders
-from warcio.utils import Digester
-from warcio.warcwriter import WARCWriter
+from warcio.archiveiterator import ArchiveIterator  # type: ignore[import-untyped]
+from warcio.recordloader import ArcWarcRecord  # type: ignore[import-untyped]
+from warcio.statusandheaders import StatusAndHeaders  # type: ignore[import-untyped]
+from warcio.utils import Digester  # type: ignore[import-untyped]
+from warcio.warcwriter import WARCWriter  # type: ignore[import-untyped]
 
 from crawler.model import Fetched, isonow
 
-__all__ = ["WarcWriter", "SnapshotRef", "Snapshot", "ensure_tables", "read_snapshot",
-           "recover", "is_noarchive"]
+__all__ = [
+    "Snapshot",
+    "SnapshotRef",
+    "WarcWriter",
+    "ensure_tables",
+    "is_noarchive",
+    "read_snapshot",
+    "recover",
+]
 
 OPEN_SUFFIX = ".open"
 SOFTWARE = "crawler (source-citation verification crawler)"
@@ -48,8 +55,8 @@ META_SCAN_BYTES = 128 * 1024      # a robots <meta> lives in <head>; don't scan 
 _WIRE_HEADERS = ("content-encoding", "transfer-encoding", "content-length")
 _ORIG_PREFIX = "x-crawler-orig-"
 
-_META_TAG = re.compile(rb"<meta\b[^>]*>", re.I)
-_ATTR = re.compile(rb"""([a-z][a-z0-9_:-]*)\s*=\s*("[^"]*"|'[^']*'|[^\s>]+)""", re.I)
+_META_TAG = re.compile(rb"<meta\b[^>]*>", re.IGNORECASE)
+_ATTR = re.compile(rb"""([a-z][a-z0-9_:-]*)\s*=\s*("[^"]*"|'[^']*'|[^\s>]+)""", re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,14 +87,14 @@ class Snapshot:
 
 def ensure_tables(db: Database) -> None:
     """Create the `snapshots` index (one row per WARC record) if it is missing."""
-    db["snapshots"].create({
+    db.table("snapshots").create({
         "id": int, "run_id": int, "url": str, "target_uri": str, "record_type": str,
         "record_id": str, "fetched_at": str, "status_code": int, "digest": str,
         "truncated": int, "refers_to": int, "file": str, "offset": int, "length": int,
     }, pk="id", not_null={"url", "record_type", "file", "offset", "length"},
         if_not_exists=True)
     for cols in (["url", "fetched_at"], ["target_uri", "fetched_at"], ["digest"], ["file"]):
-        db["snapshots"].create_index(cols, if_not_exists=True)
+        db.table("snapshots").create_index(cols, if_not_exists=True)
 
 
 def is_noarchive(headers: Mapping[str, str], body: bytes) -> bool:
@@ -117,7 +124,7 @@ class WarcWriter:
         self._writer = WARCWriter(None, gzip=True, warc_version="1.1")
         self._lock = threading.Lock()
 
-    def __enter__(self) -> WarcWriter:
+    def __enter__(self) -> Self:
         self.dir.mkdir(parents=True, exist_ok=True)
         ensure_tables(self.db)
         recover(self.dir, self.db)
@@ -157,10 +164,10 @@ class WarcWriter:
         """Create the run's file lazily (no pages archived, no file) and lock it."""
         if self._out is not None:
             return self._out
-        stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%d%H%M%S")
+        stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d%H%M%S")
         name = f"crawler-run{self.run_id}-{stamp}-{os.getpid()}.warc.gz"
         self.path = (self.dir / name).resolve()
-        out = open(_open_name(self.path), "xb")
+        out = open(_open_name(self.path), "xb")  # noqa: SIM115  (lives until close())
         fcntl.flock(out.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         self._out = out
         info = {"software": SOFTWARE, "format": "WARC File Format 1.1",
@@ -202,7 +209,7 @@ class WarcWriter:
                  "record_id": req.rec_headers.get_header("WARC-Record-ID"),
                  "offset": spans[1][0], "length": spans[1][1]}]
         with self.db.conn:
-            table = self.db["snapshots"]
+            table = self.db.table("snapshots")
             first = table.insert(rows[0]).last_pk
             table.insert(rows[1])
         return _ref({**rows[0], "id": first})
@@ -221,10 +228,10 @@ def _target(fetched: Fetched) -> str:
 
 def _warc_date(iso: str) -> str:
     """WARC-Date (UTC, 'Z'); the fetch time, not the write time."""
-    when = dt.datetime.fromisoformat(iso) if iso else dt.datetime.now(dt.timezone.utc)
+    when = dt.datetime.fromisoformat(iso) if iso else dt.datetime.now(dt.UTC)
     if when.tzinfo is None:
-        when = when.replace(tzinfo=dt.timezone.utc)
-    return when.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        when = when.replace(tzinfo=dt.UTC)
+    return when.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _http_response_headers(fetched: Fetched) -> StatusAndHeaders:
@@ -328,7 +335,7 @@ def read_snapshot(db: Database, url: str, at: dt.date | None = None, *,
     record = _read_record(row, warc_dir)
     payload = record.raw_stream.read()
     if row["record_type"] == "revisit" and row["refers_to"]:
-        original = db["snapshots"].get(row["refers_to"])
+        original = db.table("snapshots").get(row["refers_to"])
         payload = _read_record(original, warc_dir).raw_stream.read()
     http = record.http_headers
     return Snapshot(_ref(row), list(record.rec_headers.headers),
@@ -340,7 +347,7 @@ def _distance(fetched_at: str, at: dt.date | None) -> tuple[float, float]:
     """Sort key: days away from `at` (0 when None), then newest first."""
     when = dt.datetime.fromisoformat(fetched_at)
     if when.tzinfo is None:
-        when = when.replace(tzinfo=dt.timezone.utc)
+        when = when.replace(tzinfo=dt.UTC)
     newest_first = -when.timestamp()
     if at is None:
         return 0.0, newest_first

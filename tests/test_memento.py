@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import itertools
 import json
 import re
 from email.utils import format_datetime, parsedate_to_datetime
@@ -25,8 +26,17 @@ import pytest
 from server import Response, Site
 from sqlite_utils import Database
 
-from crawler.memento import (ArchiveGate, Memento, SaveStatus, find_archived, known_archives,
-                             lookup, lookup_failing, save_healthy, save_page_now)
+from crawler.memento import (
+    ArchiveGate,
+    Memento,
+    SaveStatus,
+    find_archived,
+    known_archives,
+    lookup,
+    lookup_failing,
+    save_healthy,
+    save_page_now,
+)
 from crawler.model import Citation, Status, Verdict
 
 UA = "crawler-test/0.1 (+https://example.invalid/bot)"
@@ -96,7 +106,7 @@ class FakeArchive:
             return Response(404, b"no mementos")
         memento = self.site.url(f"/web/{best[0]}/{original}")
         when = format_datetime(dt.datetime.strptime(best[0], "%Y%m%d%H%M%S").replace(
-            tzinfo=dt.timezone.utc), usegmt=True)
+            tzinfo=dt.UTC), usegmt=True)
         link = (f'<{original}>; rel="original", <{self.site.url("/timemap/link/" + original)}>;'
                 f' rel="timemap"; type="application/link-format", <{memento}>; rel="memento";'
                 f' datetime="{when}"')
@@ -131,7 +141,7 @@ def test_cdx_prefers_closest_usable_capture_before_access(web, captures, accesse
     assert m is not None
     assert m.archive_url == fake.site.url(f"/web/{expected}/{CITED}")
     assert m.archive_date == dt.datetime.strptime(expected, "%Y%m%d%H%M%S").replace(
-        tzinfo=dt.timezone.utc).isoformat()
+        tzinfo=dt.UTC).isoformat()
     assert m.original == CITED and m.source == "cdx"
     assert all(h.headers["user-agent"] == UA for h in fake.site.hits())
 
@@ -163,7 +173,7 @@ def test_timegate_datetime_negotiation(web):
     assert m.archive_date == "2025-12-21T00:00:00+00:00"
     [hit] = fake.site.hits()
     assert parsedate_to_datetime(hit.headers["accept-datetime"]) == dt.datetime(
-        2025, 12, 22, 23, 59, 59, tzinfo=dt.timezone.utc)
+        2025, 12, 22, 23, 59, 59, tzinfo=dt.UTC)
     empty = FakeArchive(web(), [])
     assert run(find(CITED, "2025-12-22", endpoint=empty.site.url("/timegate/"),
                     kind="timegate")) is None
@@ -242,7 +252,7 @@ def test_one_request_in_flight_with_minimum_interval(web, tmp_path):
     assert len(run(go())) == 3
     hits = fake.site.hits()
     assert len(hits) == 6 and fake.site.peak_in_flight == 1
-    assert all(b.t - a.t >= 0.19 for a, b in zip(hits, hits[1:]))
+    assert all(b.t - a.t >= 0.19 for a, b in itertools.pairwise(hits))
 
 
 def spn(site: Site, *codes: int) -> str:

@@ -36,7 +36,7 @@ def memento(url: str) -> Memento:
 def article_footnotes() -> list[Citation]:
     text = ARTICLE.read_text(encoding="utf-8").split("(了)")[-1]
     out = []
-    for m in re.finditer(r"^\s*(\d+)\. (.+)$", text, re.M):
+    for m in re.finditer(r"^\s*(\d+)\. (.+)$", text, re.MULTILINE):
         url = re.search(r"<(https?://[^>]+)>", m.group(2))
         out.append(Citation(m.group(1), url=url.group(1) if url else "", raw=m.group(0).strip()))
     return out

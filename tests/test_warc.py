@@ -37,7 +37,8 @@ def fetch_live(url: str) -> Fetched:
 
 
 def warcio(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(WARCIO), *args], capture_output=True, text=True, timeout=60)
+    return subprocess.run([str(WARCIO), *args], capture_output=True, text=True, timeout=60,
+                          check=False)
 
 
 @pytest.fixture
