@@ -19,8 +19,18 @@ $(TESTSTAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q -e '.[test]'
 	touch $@ $(STAMP)
 
+ARTICLE ?= $(wildcard ../shared/articles/spf-2025-12-24-trump-ukraine.txt)
+
+# The main job: parse (if the article is newer than the registry) -> validate -> check -> report.
+# Exit code is check's: 0 ok, 1 policy violated, 3 inconclusive (network unreachable).
 check: $(STAMP)
-	$(BIN)/crawler check citations.csv
+	@if [ -n "$(ARTICLE)" ] && [ "$(ARTICLE)" -nt citations.csv ]; then \
+	  echo "article is newer than citations.csv: re-parsing"; \
+	  $(BIN)/crawler parse "$(ARTICLE)" -o citations.csv; fi
+	$(BIN)/crawler validate citations.csv
+	@rc=0; $(BIN)/crawler check citations.csv || rc=$$?; \
+	  if [ $$rc -ne 3 ]; then $(BIN)/crawler report --format html -o report.html; fi; \
+	  exit $$rc
 
 test: $(TESTSTAMP)
 	$(BIN)/python -m pytest

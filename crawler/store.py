@@ -267,7 +267,8 @@ def changes(db: Database, run_id: int) -> tuple[tuple[str, ...], tuple[str, ...]
 
 def build_summary(db: Database, run_id: int | None = None, hints: tuple[str, ...] = ()
                   ) -> Summary | None:
-    run = get_run(db, run_id) if run_id is not None else latest_run(db)
+    run = get_run(db, run_id) if run_id is not None else latest_run(
+        db, ("finished", "interrupted", "running"))
     if run is None:
         return None
     if not run.counts:
