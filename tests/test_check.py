@@ -1,0 +1,176 @@
+"""End to end: `crawler check` against a loopback fixture web, through the CLI.
+
+These assert what a user sees: exit codes, stored rows, machine output, the
+policy across runs, and that an unreachable network is called inconclusive.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import sqlite3
+import socket
+
+import pytest
+from click.testing import CliRunner
+
+from crawler.cli import cli
+from server import Response, html_page
+
+COLUMNS = ["id", "authors", "title", "outlet", "published", "url", "accessed", "lang", "raw"]
+
+
+def write_registry(path, rows):
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(COLUMNS)
+        for i, (title, url) in enumerate(rows, 1):
+            w.writerow([i, "", title, "Outlet", "2025-01-09", url, "2025-12-22", "en", ""])
+    return str(path)
+
+
+def article(title, published="2025-01-09"):
+    head = (f'<meta property="og:title" content="{title}">'
+            f'<meta property="article:published_time" content="{published}T10:00:00+09:00">')
+    body = f"<h1>{title}</h1>" + "<p>Body text of the article about the topic. </p>" * 30
+    return html_page(f"{title} | Outlet", body, head)
+
+
+def run(tmp_path, registry, *args):
+    runner = CliRunner()
+    return runner.invoke(cli, ["check", registry, "--db", str(tmp_path / "c.db"),
+                               "--cache-dir", str(tmp_path / "cache"), "--allow-private",
+                               "--delay", "0.01", "--max-retries", "0", "--no-lookup-archives",
+                               "--no-progress", *args])
+
+
+def results(tmp_path, run_id=None):
+    conn = sqlite3.connect(tmp_path / "c.db")
+    run_id = run_id or conn.execute("select max(id) from runs").fetchone()[0]
+    return dict(conn.execute("select citation_id, status from results where run_id = ?", [run_id]))
+
+
+@pytest.fixture
+def fixture_web(web):
+    a, b = web(), web()
+    a.route("/news/1", Response(200, article("Trump says talks are close")))
+    a.route("/news/2", Response(200, article("Ceasefire plan unveiled")))
+    a.route("/", Response(200, html_page("Outlet home", "<h1>Home</h1>")))
+    a.status("/news/gone", 410)
+    b.route("/x/moved", Response(301, b"", {"Location": a.url("/news/2")}))
+    b.status("/x/missing", 404)
+    return a, b
+
+
+def test_check_json_statuses_per_citation(tmp_path, fixture_web):
+    a, b = fixture_web
+    reg = write_registry(tmp_path / "c.csv", [
+        ("Trump says talks are close", a.url("/news/1")),
+        ("Ceasefire plan unveiled", b.url("/x/moved")),
+        ("Something", a.url("/news/gone")),
+        ("Missing", b.url("/x/missing")),
+        ("Trump says talks are close", a.url("/news/1")),       # same URL twice: one fetch
+    ])
+    res = run(tmp_path, reg, "--format", "json")
+    assert res.exit_code == 0, res.output            # one bad night is only a warning
+    data = json.loads(res.stdout)
+    by_id = {c["id"]: c for c in data["citations"]}
+    assert by_id["1"]["status"] == "ok" and by_id["1"]["title_match"] is True
+    assert by_id["2"]["status"] == "redirected"
+    assert by_id["2"]["final_url"] == a.url("/news/2")
+    assert by_id["3"]["status"] == "gone"
+    assert by_id["4"]["status"] == "not_found"
+    assert by_id["5"]["status"] == "ok"
+    assert len(a.hits("/news/1")) == 1                 # fetched once for two citations
+    assert results(tmp_path) == {"1": "ok", "2": "redirected", "3": "gone", "4": "not_found",
+                                 "5": "ok"}
+
+
+def test_fail_on_new_across_two_runs(tmp_path, fixture_web):
+    a, _ = fixture_web
+    reg = write_registry(tmp_path / "c.csv", [
+        ("Trump says talks are close", a.url("/news/1")),
+        ("Ceasefire plan unveiled", a.url("/news/2")),
+    ])
+    first = run(tmp_path, reg, "--fail-on", "not_found,new")
+    assert first.exit_code == 0, first.output
+    a.status("/news/2", 404)                           # the page dies between runs
+    second = run(tmp_path, reg, "--fail-on", "not_found,new", "--refresh")
+    assert second.exit_code == 1, second.output
+    assert results(tmp_path) == {"1": "ok", "2": "not_found"}
+    third = run(tmp_path, reg, "--fail-on", "not_found,new", "--refresh")
+    assert third.exit_code == 0, third.output          # not new any more
+
+
+def test_title_changed_fails_by_default(tmp_path, web):
+    a = web()
+    a.route("/p", Response(200, article("A completely different story about sport")))
+    reg = write_registry(tmp_path / "c.csv", [("Ceasefire plan unveiled in Geneva", a.url("/p"))])
+    res = run(tmp_path, reg)
+    assert res.exit_code == 1, res.output
+    assert "#1" in res.output or " 1 " in res.output
+
+
+def _closed_port(host):
+    s = socket.socket()
+    s.bind((host, 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def test_network_down_is_inconclusive_exit_3(tmp_path):
+    urls = [(f"T{i}", f"http://127.0.0.{i}:{_closed_port(f'127.0.0.{i}')}/a") for i in (5, 6, 7)]
+    reg = write_registry(tmp_path / "c.csv", urls)
+    res = run(tmp_path, reg)
+    assert res.exit_code == 3, res.output
+    assert "inconclusive" in res.stderr
+    conn = sqlite3.connect(tmp_path / "c.db")
+    assert conn.execute("select state from runs").fetchall() == [("inconclusive",)]
+    # and it did not count towards health: the next report has no conclusive run
+    rep = CliRunner().invoke(cli, ["report", "--db", str(tmp_path / "c.db"), "--format", "json"])
+    assert rep.exit_code == 2
+
+
+def test_changed_only_checks_new_rows(tmp_path, fixture_web):
+    a, _ = fixture_web
+    base = write_registry(tmp_path / "base.csv", [("Trump says talks are close", a.url("/news/1"))])
+    head = write_registry(tmp_path / "head.csv", [("Trump says talks are close", a.url("/news/1")),
+                                                  ("Ceasefire plan unveiled", a.url("/news/2"))])
+    res = run(tmp_path, head, "--changed-only", base, "--format", "json")
+    assert res.exit_code == 0, res.output
+    assert [c["id"] for c in json.loads(res.stdout)["citations"]] == ["2"]
+    assert a.hits("/news/1") == []
+
+
+def test_report_history_and_snapshot_after_a_run(tmp_path, fixture_web):
+    a, _ = fixture_web
+    reg = write_registry(tmp_path / "c.csv", [("Trump says talks are close", a.url("/news/1"))])
+    assert run(tmp_path, reg).exit_code == 0
+    db = str(tmp_path / "c.db")
+    runner = CliRunner()
+    html = runner.invoke(cli, ["report", "--db", db, "--format", "html"])
+    assert html.exit_code == 0 and "Trump says talks are close" in html.output
+    hist = runner.invoke(cli, ["history", "1", "--db", db])
+    assert hist.exit_code == 0 and "ok" in hist.output
+    snap = runner.invoke(cli, ["snapshot", a.url("/news/1"), "--db", db])
+    assert snap.exit_code == 0 and "Trump says talks are close" in snap.output
+    missing = runner.invoke(cli, ["history", "99", "--db", db])
+    assert missing.exit_code == 2
+
+
+def test_missing_registry_is_usage_error(tmp_path):
+    res = CliRunner().invoke(cli, ["check", str(tmp_path / "nope.csv"), "--db",
+                                   str(tmp_path / "c.db")])
+    assert res.exit_code == 2
+    assert "nope.csv" in res.output
+
+
+def test_second_check_on_locked_store_exits_with_holder(tmp_path, fixture_web):
+    from crawler.lock import WriterLock
+    a, _ = fixture_web
+    reg = write_registry(tmp_path / "c.csv", [("T", a.url("/news/1"))])
+    with WriterLock(tmp_path / "c.db"):
+        res = run(tmp_path, reg)
+    assert res.exit_code == 1
+    assert "locked" in res.output
