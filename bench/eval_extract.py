@@ -1,0 +1,107 @@
+"""Measure title and date extraction on ../shared/realpages (skips cleanly when absent).
+
+An evaluation, not a test: it prints accuracy per field, by group and language, so a change
+to extract.py or titles.py can be judged on 150 real pages rather than on our own fixtures.
+Run: make eval   (or python bench/eval_extract.py [--show-misses] [--htmldate])
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from crawler import titles  # noqa: E402
+from crawler.extract import parse_page  # noqa: E402
+
+REALPAGES = ROOT.parent / "shared" / "realpages"
+
+
+def load(base: Path) -> list[dict[str, str]]:
+    with open(base / "manifest.csv", newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    groups = {}
+    with open(base / "page_details.csv", newline="", encoding="utf-8") as fh:
+        for row in csv.DictReader(fh):
+            groups[row["id"]] = row["group"]
+    for row in rows:
+        row["group"] = groups.get(row["id"], "?")
+    return rows
+
+
+def htmldate_published(body: bytes) -> str:
+    from htmldate import find_date
+    try:
+        return find_date(body.decode("utf-8", "replace"), original_date=True, extensive_search=False) or ""
+    except Exception:  # noqa: BLE001 - a fallback library must not stop the evaluation
+        return ""
+
+
+def evaluate(rows: list[dict[str, str]], base: Path, args: argparse.Namespace) -> None:
+    tally: dict[tuple[str, str, str], list[int]] = defaultdict(lambda: [0, 0])
+    misses: list[str] = []
+    started = time.perf_counter()
+    for row in rows:
+        body = (base / row["file"]).read_bytes()
+        page = parse_page(body, None, row["url"])
+        published = page.published
+        if args.htmldate and not published:
+            published = htmldate_published(body)
+        best, score = titles.best_title(row["expected_title"], page)
+        ok_title = score >= titles.DEFAULT_THRESHOLD
+        keys = ("all", f"group {row['group']}", f"lang {row['language']}")
+        for key in keys:
+            _count(tally, key, "title", ok_title)
+        if not ok_title:
+            misses.append(f"title {row['id']} [{score:.0f}] want={row['expected_title']!r} got={best!r}")
+        if row["expected_published"]:
+            ok_date = published == row["expected_published"]
+            for key in keys:
+                _count(tally, key, "published", ok_date)
+            if not ok_date:
+                misses.append(f"date  {row['id']} want={row['expected_published']} got={published!r}")
+    elapsed = time.perf_counter() - started
+    report(tally, elapsed, len(rows))
+    if args.show_misses:
+        print("\n".join(misses))
+
+
+def _count(tally: dict, key: str, field: str, ok: bool) -> None:
+    cell = tally[(key, field, "")]
+    cell[0] += ok
+    cell[1] += 1
+
+
+def report(tally: dict, elapsed: float, n: int) -> None:
+    keys = sorted({k for k, _, _ in tally}, key=lambda k: (k != "all", k))
+    print(f"{'slice':<14} {'title':>14} {'published':>14}")
+    for key in keys:
+        cells = []
+        for field in ("title", "published"):
+            ok, total = tally.get((key, field, ""), [0, 0])
+            cells.append(f"{ok}/{total} {100 * ok / total:5.1f}%" if total else "-")
+        print(f"{key:<14} {cells[0]:>14} {cells[1]:>14}")
+    print(f"{n} pages in {elapsed:.2f}s ({1000 * elapsed / max(n, 1):.1f} ms/page)")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--realpages", type=Path, default=REALPAGES)
+    parser.add_argument("--show-misses", action="store_true")
+    parser.add_argument("--htmldate", action="store_true", help="use htmldate when metadata has no date")
+    args = parser.parse_args()
+    if not (args.realpages / "manifest.csv").exists():
+        print(f"skip: no realpages at {args.realpages}")
+        return 0
+    evaluate(load(args.realpages), args.realpages, args)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
