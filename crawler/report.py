@@ -34,6 +34,7 @@ from crawler.model import Citation, Row, Summary
 from crawler.policy import DEFAULT, FailOn, PolicyResult, evaluate, hints
 
 FORMATS = ("html", "md", "json", "junit", "csv")
+MD_MAX_ROWS = 500        # GitHub caps a job summary at 1 MiB; the full table is in the HTML
 SCHEMA_VERSION = 1
 
 
@@ -269,7 +270,7 @@ def _render_template(name: str, summary: Summary, fail_on: FailOn) -> str:
         run=run_record(summary, result, fail_on), records=records,
         problems=sorted((r for r in records if r["outcome"] != "ok"),
                         key=lambda r: by_outcome[r["outcome"]]),
-        hints=hints(summary),
+        hints=hints(summary), md_max_rows=MD_MAX_ROWS,
         chart=Markup(trend_svg((*summary.history, summary.run))))
 
 

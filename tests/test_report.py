@@ -179,6 +179,13 @@ def test_markdown_tables_have_the_header_shape():
         assert re.search(rf"^\| {cid} \|", md, re.M)
 
 
+def test_markdown_caps_the_full_table(monkeypatch):
+    monkeypatch.setattr("crawler.report.MD_MAX_ROWS", 2)
+    md = render(make_summary(), "md")
+    assert "4 more citations are in the HTML report" in md
+    assert assert_tables_well_formed(md) == 4
+
+
 def test_markdown_cell_escapes():
     assert md_cell("a|b\nc") == r"a\|b c"
     assert md_cell("<b>x</b>") == r"&lt;b&gt;x&lt;/b&gt;"
