@@ -31,22 +31,9 @@ from sqlite_utils import Database
 
 from crawler.model import Citation, Verdict, isonow, utcnow
 
-__all__ = [
-    "DEFAULT_ENDPOINTS",
-    "ArchiveGate",
-    "Lookup",
-    "Memento",
-    "SaveStatus",
-    "Saved",
-    "ensure_tables",
-    "find_archived",
-    "known_archives",
-    "lookup",
-    "lookup_failing",
-    "needs_archive",
-    "save_healthy",
-    "save_page_now",
-]
+__all__ = ["DEFAULT_ENDPOINTS", "ArchiveGate", "Lookup", "Memento", "SaveStatus", "Saved",
+           "ensure_tables", "find_archived", "known_archives", "lookup", "lookup_failing",
+           "needs_archive", "save_healthy", "save_page_now"]
 
 DEFAULT_ENDPOINTS = {
     "cdx": "https://web.archive.org/cdx/search/cdx",
@@ -170,7 +157,8 @@ async def _cdx(ask: _Asker, url: str, ts: str, endpoint: str) -> Memento | None:
                 and (x["timestamp"] <= ts if pick is max else x["timestamp"] >= ts)]
         if good:
             best = pick(good, key=lambda x: x["timestamp"])
-            return Memento(url, _replay_url(endpoint, best["timestamp"], best["original"]),
+            # replay under the cited URL: Wayback canonicalises, and no ':80' leaks into footnotes
+            return Memento(url, _replay_url(endpoint, best["timestamp"], url),
                            _iso(best["timestamp"]), int(best["statuscode"]), "cdx")
     return None
 
@@ -186,14 +174,14 @@ def _cdx_rows(r: httpx.Response) -> list[dict[str, str]]:
     return [dict(zip(head, row)) for row in data[1:] if len(row) == len(head)]
 
 
-def _replay_url(endpoint: str, timestamp: str, original: str) -> str:
+def _replay_url(endpoint: str, timestamp: str, url: str) -> str:
     """Wayback replay URL next to the CDX endpoint: <host>/web/<timestamp>/<original>."""
     if endpoint.endswith("/cdx/search/cdx"):
         root = endpoint[: -len("/cdx/search/cdx")]
     else:
         parts = urlsplit(endpoint)
         root = f"{parts.scheme}://{parts.netloc}"
-    return f"{root.rstrip('/')}/web/{timestamp}/{original}"     # not urljoin: it eats '//'
+    return f"{root.rstrip('/')}/web/{timestamp}/{url}"     # not urljoin: it eats '//'
 
 
 async def _availability(ask: _Asker, url: str, ts: str, endpoint: str) -> Memento | None:

@@ -37,15 +37,8 @@ from warcio.warcwriter import WARCWriter  # type: ignore[import-untyped]
 
 from crawler.model import Fetched, isonow
 
-__all__ = [
-    "Snapshot",
-    "SnapshotRef",
-    "WarcWriter",
-    "ensure_tables",
-    "is_noarchive",
-    "read_snapshot",
-    "recover",
-]
+__all__ = ["Snapshot", "SnapshotRef", "WarcWriter", "ensure_tables", "is_noarchive",
+           "read_snapshot", "recover"]
 
 OPEN_SUFFIX = ".open"
 SOFTWARE = "crawler (source-citation verification crawler)"
