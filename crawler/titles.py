@@ -23,7 +23,7 @@ SITE_MATCH = 80.0            # a title segment this close to a site name is that
 # Separators publishers put between headline and site name. After NFKC, "｜" is "|" and "："
 # is ":" so one table covers both widths. A bare ":" or "-" needs spaces (or a full-width
 # original) around it, or "COVID-19" and "10:30" would split.
-_SEPARATORS = re.compile(r"\s+[|\-–—:·•»/]\s+|\s*[|｜]\s*|\s*[–—]\s+|\s+[–—]\s*|\s*[：]\s*|\s+:\s*")
+_SEPARATORS = re.compile(r"\s+[|\-–—:·•»/]\s+|\s*[|｜]\s*|\s*[–—]\s+|\s+[–—]\s*|\s+:\s*")
 _QUOTES = str.maketrans({c: " " for c in "「」『』“”‘’\"'«»【】《》〈〉〔〕［］()（）[]<>＜＞〝〟″′"})
 _DASHES = str.maketrans({c: "-" for c in "‐‑‒–—―−ー"})
 _SPACE = re.compile(r"\s+")
@@ -48,6 +48,7 @@ def segments(title: str) -> list[str]:
     # NFKC has already turned full-width "：" into ":"; keep it a separator when it sat between
     # non-ASCII (Japanese) text, as in "見出し：日本経済新聞".
     raw = re.sub(r"(?<=[^\x00-\x7f]):(?=\S)|(?<=\S):(?=[^\x00-\x7f])", " : ", raw)
+    raw = re.sub(r"(?<=[^\x00-\x7f])_(?=[^\x00-\x7f])", " | ", raw)   # 記事_智能_好奇心日报
     return [p.strip() for p in _SEPARATORS.split(raw) if p and p.strip()]
 
 
@@ -102,7 +103,9 @@ def score(cited: str, candidate: str, names: Sequence[str] = ()) -> float:
     best = 0.0
     for want in want_forms[:2]:          # the cited title itself, and without its site name
         for have in variants(candidate, names):
-            best = max(best, fuzz.ratio(want, have))
+            # token_sort forgives reordered words ("NASA+ startet: Streaming ..." vs
+            # "NASA+ Streaming startet: ..."); for CJK without spaces it equals ratio.
+            best = max(best, fuzz.ratio(want, have), fuzz.token_sort_ratio(want, have))
     return round(best, 1)
 
 
