@@ -1,0 +1,187 @@
+"""The fetch engine: URL -> Fetched, politely, within hard caps, never raising.
+
+One `httpx.AsyncClient` per `Fetcher`. Every request (page, redirect hop,
+robots.txt) goes through its host's gate (hosts.py), so per-host limits hold
+whichever task asks. One *attempt* is a whole redirect chain followed by hand
+(each hop is checked for scheme, private address, robots and loops); tenacity
+repeats attempts on transient failures. Scheduling of many URLs lives in
+fetch_lanes.py.
+
+Choices callers rely on:
+  * A 304 answer to our conditional request is presented as the cached 200
+    (status_code=200, body from cache/, from_cache=True); the Attempt records 304.
+  * 429 after retries are exhausted comes back as an answer (status_code=429,
+    outcome=None); verify maps 429 to blocked. A Retry-After beyond the cap
+    ends the URL at once with outcome=BLOCKED and retry_after set, and blocks
+    the host's other URLs for the rest of the run (no request is sent).
+  * on_attempt sees every attempt, including ones refused before any request
+    (robots_disallowed, private_address, invalid_url; status_code 0).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import AsyncIterator, Callable, Iterable
+
+import httpx
+from tenacity import AsyncRetrying, retry_if_result, stop_after_attempt, wait_exponential_jitter
+
+from crawler import USER_AGENT
+from crawler.cache import Cache
+from crawler.fetch_body import ACCEPT_ENCODING
+from crawler.fetch_errors import RETRY_STATUS_CODES, classify
+from crawler.fetch_hops import Chain
+from crawler.hosts import HostGates
+from crawler.model import Attempt, Fetched, Status, isonow
+from crawler.robots import RobotsCache, product_token
+
+__all__ = ["FetchConfig", "Fetcher", "network_down", "classify", "should_retry"]
+
+
+@dataclass(frozen=True)
+class FetchConfig:
+    """Every knob of the engine; defaults are the issue's."""
+
+    concurrency: int = 16               # requests in flight across all hosts
+    per_host: int = 1                   # requests in flight per host
+    delay: float = 1.0                  # minimum seconds between request starts to one host
+    user_agent: str = USER_AGENT
+    respect_robots: bool = True
+    max_retries: int = 3                # attempts after the first, for transient failures
+    retry_after_cap: float = 60.0       # longest Retry-After we wait; beyond: blocked
+    connect_timeout: float = 10.0
+    read_timeout: float = 20.0          # between bytes; a trickle never trips it...
+    total_timeout: float = 60.0         # ...so this deadline bounds one attempt's network time
+    max_redirects: int = 10
+    max_bytes: int = 5_000_000          # body cap, counted after decompression
+    allow_private: bool = False         # loopback/private addresses (tests only)
+    cache_dir: Path | None = Path("cache")
+    refresh: bool = False               # ignore cached validators (still write the cache)
+    backoff_base: float = 1.0           # seconds; exponential backoff starts here
+
+
+def should_retry(result: Fetched, cap: float) -> bool:
+    """The retry policy in one predicate: transient transport failures and 429/5xx."""
+    if result.outcome is not None:
+        return result.outcome.is_transient
+    if result.retry_after is not None and result.retry_after > cap:
+        return False
+    return result.status_code in RETRY_STATUS_CODES
+
+
+def network_down(results: Iterable[Fetched]) -> bool:
+    """True when not a single host answered at connection level (offline, not 'all dead').
+
+    Results that never tried the network (refused by robots, SSRF or URL
+    checks) say nothing either way and are skipped; no results at all is
+    not 'down'.
+    """
+    tried = [r for r in results if r.answered or (r.outcome and r.outcome.is_network_level)
+             or r.outcome is Status.TIMEOUT]
+    return bool(tried) and not any(r.answered for r in tried)
+
+
+class Fetcher:
+    """Async context manager owning the client, host gates, robots cache and disk cache."""
+
+    def __init__(self, config: FetchConfig | None = None,
+                 on_attempt: Callable[[Attempt], None] | None = None):
+        self.config = config or FetchConfig()
+        self.on_attempt = on_attempt
+        self._client: httpx.AsyncClient | None = None
+        self.gates: HostGates | None = None
+        self.robots: RobotsCache | None = None
+        self.cache = Cache(self.config.cache_dir) if self.config.cache_dir else None
+        self.token = product_token(self.config.user_agent)
+
+    async def __aenter__(self) -> "Fetcher":
+        c = self.config
+        timeout = httpx.Timeout(connect=c.connect_timeout, read=c.read_timeout,
+                                write=c.read_timeout, pool=None)
+        limits = httpx.Limits(max_connections=c.concurrency + 4,
+                              max_keepalive_connections=c.concurrency + 4)
+        self._client = httpx.AsyncClient(
+            timeout=timeout, limits=limits, follow_redirects=False, trust_env=False,
+            headers={"User-Agent": c.user_agent, "Accept-Encoding": ACCEPT_ENCODING})
+        self.gates = HostGates(c.concurrency, c.per_host, c.delay)
+        self.robots = RobotsCache(self._fetch_robots)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self.robots:
+            self.robots.close()
+        if self._client:
+            await self._client.aclose()
+
+    # -- one URL --------------------------------------------------------------
+    async def fetch(self, url: str, *, retries: int | None = None, first_attempt: int = 1
+                    ) -> Fetched:
+        """One URL through its host's gate, retries and caps. Never raises."""
+        tries = self.config.max_retries if retries is None else retries
+        counter = iter(range(first_attempt, first_attempt + tries + 1))
+
+        async def attempt() -> Fetched:
+            return await self._attempt(url, next(counter))
+
+        retrying = AsyncRetrying(
+            stop=stop_after_attempt(tries + 1), wait=self._wait,
+            retry=retry_if_result(lambda r: should_retry(r, self.config.retry_after_cap)),
+            retry_error_callback=lambda state: state.outcome.result() if state.outcome else None,
+            reraise=False)
+        result: Fetched = await retrying(attempt)
+        return result
+
+    def _wait(self, state: object) -> float:
+        """Retry-After already paused the host gate; otherwise exponential backoff + jitter."""
+        outcome = getattr(state, "outcome", None)
+        result = outcome.result() if outcome is not None else None
+        if isinstance(result, Fetched) and result.retry_after is not None:
+            return 0.0
+        base = self.config.backoff_base
+        return float(wait_exponential_jitter(initial=base, max=base * 16, jitter=base)(state))
+
+    async def _attempt(self, url: str, number: int) -> Fetched:
+        """One attempt = one redirect chain. The only broad catch is here, via classify()."""
+        started, t0 = isonow(), time.monotonic()
+        chain = Chain(self, url)
+        try:
+            result = await chain.run()
+        except Exception as exc:       # errors are values: see fetch_errors._TABLE
+            status, detail = classify(exc)
+            result = chain.failed(status, detail)
+        result = replace(result, attempts=number, fetched_at=started,
+                         elapsed_ms=int((time.monotonic() - t0) * 1000))
+        self._report(result, number, started, chain.status_seen)
+        return result
+
+    def _report(self, r: Fetched, number: int, started: str, status_seen: int) -> None:
+        if self.on_attempt is None:
+            return
+        self.on_attempt(Attempt(
+            url=r.url, attempt=number, started_at=started, status_code=status_seen,
+            final_url=r.final_url, hops=r.hops, bytes=len(r.body), elapsed_ms=r.elapsed_ms,
+            outcome=r.outcome, error=r.error, from_cache=r.from_cache))
+
+    async def _fetch_robots(self, url: str) -> Fetched:
+        """robots.txt: same gate and caps, no retries, no robots check, not reported."""
+        chain = Chain(self, url, for_robots=True)
+        try:
+            return await chain.run()
+        except Exception as exc:
+            status, detail = classify(exc)
+            return chain.failed(status, detail)
+
+    # -- many URLs --------------------------------------------------------------
+    def fetch_all(self, urls: Iterable[str]) -> AsyncIterator[Fetched]:
+        """Each unique URL once, one lane per host, yielding results as they finish."""
+        from crawler.fetch_lanes import run_lanes
+        return run_lanes(self, urls)
+
+    @property
+    def client(self) -> httpx.AsyncClient:
+        if self._client is None:
+            raise RuntimeError("use `async with Fetcher(...)` before fetching")
+        return self._client

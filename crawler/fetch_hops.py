@@ -1,0 +1,177 @@
+"""One fetch attempt: a redirect chain followed by hand, every hop checked.
+
+Each hop goes through its own host's gate (a redirect to another host waits
+for *that* host's turn), is refused before any request when its scheme,
+address or robots.txt forbids it, and spends from one network-time budget
+(total_timeout) so a server that trickles bytes still ends on time. Time spent
+waiting in a gate is politeness, not the server's slowness, so it is not
+charged to the budget.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import time
+from email.utils import parsedate_to_datetime
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+
+import httpx
+
+from crawler import netguard
+from crawler.fetch_body import read_capped
+from crawler.hosts import HostGate
+from crawler.model import Fetched, Hop, Status
+from crawler.robots import ROBOTS_MAX_BYTES
+
+if TYPE_CHECKING:
+    from crawler.fetch import Fetcher
+
+__all__ = ["Chain", "parse_retry_after", "REDIRECT_CODES"]
+
+REDIRECT_CODES = frozenset({301, 302, 303, 307, 308})
+REDIRECT_BODY_MAX = 64 * 1024       # read (and drop) so the connection can be reused
+RETRY_AFTER_CODES = frozenset({429, 503})
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Seconds to wait from a Retry-After header (delta-seconds or an HTTP date)."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.timezone.utc)
+    return max(0.0, (when - dt.datetime.now(dt.timezone.utc)).total_seconds())
+
+
+class Chain:
+    """State of one attempt: the URL asked for, the hop we are at, what we have seen."""
+
+    def __init__(self, fetcher: "Fetcher", url: str, for_robots: bool = False):
+        self.f = fetcher
+        self.cfg = fetcher.config
+        self.url = url
+        self.current = url
+        self.for_robots = for_robots
+        self.hops: list[Hop] = []
+        self.status_seen = 0            # last HTTP status received (304 stays 304 here)
+        self.remote = ""
+        self.budget = self.cfg.total_timeout
+
+    def failed(self, status: Status, detail: str, **extra: object) -> Fetched:
+        return Fetched(self.url, final_url=self.current, hops=tuple(self.hops), outcome=status,
+                       error=detail, remote_addr=self.remote, **extra)  # type: ignore[arg-type]
+
+    async def run(self) -> Fetched:
+        seen: set[str] = set()
+        for _ in range(self.cfg.max_redirects + 1):
+            if self.current in seen:
+                return self.failed(Status.REDIRECT_LOOP, f"redirect loop back to {self.current}")
+            seen.add(self.current)
+            refusal = await self._refusal(self.current)
+            if refusal is not None:
+                return refusal
+            result, location = await self._hop(self.current)
+            if location is None:
+                return result
+            self.hops.append(Hop(self.current, result.status_code))
+            self.current = location
+        return self.failed(Status.REDIRECT_LOOP, f"more than {self.cfg.max_redirects} redirects")
+
+    async def _refusal(self, url: str) -> Fetched | None:
+        """Why this hop must not be requested, or None. Checks cheapest first."""
+        parts = urlsplit(url)
+        if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+            return self.failed(Status.INVALID_URL, f"not an http(s) URL: {url[:200]}")
+        assert self.f.gates is not None and self.f.robots is not None
+        gate = self.f.gates[url]
+        if gate.blocked_for() > 0:
+            return self.failed(Status.BLOCKED, f"{gate.key} asked us to stay away",
+                               retry_after=round(gate.blocked_for(), 1))
+        if not self.cfg.allow_private:
+            port = parts.port or (443 if parts.scheme.lower() == "https" else 80)
+            bad = await netguard.forbidden_address(parts.hostname, port)
+            if bad:
+                return self.failed(Status.PRIVATE_ADDRESS, f"{parts.hostname} resolves to {bad}")
+        if self.cfg.respect_robots and not self.for_robots:
+            return await self._robots_refusal(url, gate)
+        return None
+
+    async def _robots_refusal(self, url: str, gate: HostGate) -> Fetched | None:
+        assert self.f.robots is not None
+        policy = await self.f.robots.policy(url)
+        delay = policy.crawl_delay(self.f.token)
+        if delay:
+            gate.raise_interval(delay)
+        if policy.allows(url, self.f.token):
+            return None
+        return self.failed(Status.ROBOTS_DISALLOWED, f"{policy.reason} disallows {url[:200]}")
+
+    async def _hop(self, url: str) -> tuple[Fetched, str | None]:
+        """One request through the host's gate; (result, redirect target or None)."""
+        assert self.f.gates is not None
+        cached = None
+        headers: dict[str, str] = {}
+        if self.f.cache is not None and not self.for_robots:
+            cached = self.f.cache.lookup(url)
+            if cached is not None and not self.cfg.refresh:
+                headers = cached[0].conditional_headers()
+        async with self.f.gates.slot(url) as gate:
+            t0 = time.monotonic()
+            try:
+                async with asyncio.timeout(max(self.budget, 0.0)):
+                    async with self.f.client.stream("GET", url, headers=headers) as resp:
+                        return await self._answer(url, resp, gate, cached)
+            finally:
+                self.budget -= time.monotonic() - t0
+
+    async def _answer(self, url: str, resp: httpx.Response, gate: HostGate,
+                      cached: tuple | None) -> tuple[Fetched, str | None]:
+        code = self.status_seen = resp.status_code
+        stream = resp.extensions.get("network_stream")
+        addr = stream.get_extra_info("server_addr") if stream is not None else None
+        self.remote = addr[0] if isinstance(addr, tuple) and addr else ""
+        if not self.cfg.allow_private and netguard.check_connected(addr):
+            return self.failed(Status.PRIVATE_ADDRESS, f"connected to {self.remote}"), None
+        headers = {k.lower(): v for k, v in resp.headers.items()}
+        base = dict(url=self.url, final_url=url, status_code=code, hops=tuple(self.hops),
+                    headers=headers, remote_addr=self.remote)
+        if code in REDIRECT_CODES and headers.get("location"):
+            await read_capped(resp, REDIRECT_BODY_MAX)
+            return Fetched(**base), str(resp.url.join(headers["location"]))  # type: ignore[arg-type]
+        if code == 304 and cached is not None:
+            entry, body = cached
+            return Fetched(**{**base, "status_code": 200, "headers": entry.headers},  # type: ignore[arg-type]
+                           body=body, from_cache=True), None
+        retry_after = self._retry_after(code, headers, gate)
+        cap = min(self.cfg.max_bytes, ROBOTS_MAX_BYTES) if self.for_robots else self.cfg.max_bytes
+        body, truncated = await read_capped(resp, cap)
+        if code == 200 and not truncated and self.f.cache is not None and not self.for_robots:
+            self.f.cache.store(url, headers, body)
+        blocked = retry_after is not None and retry_after > self.cfg.retry_after_cap
+        return Fetched(**base, body=body, truncated=truncated,  # type: ignore[arg-type]
+                       retry_after=retry_after, outcome=Status.BLOCKED if blocked else None,
+                       error=f"Retry-After {retry_after:.0f} s is over the cap" if blocked else ""
+                       ), None
+
+    def _retry_after(self, code: int, headers: dict[str, str], gate: HostGate) -> float | None:
+        """Obey Retry-After: pause the whole host, or block it when beyond the cap."""
+        if code not in RETRY_AFTER_CODES:
+            return None
+        seconds = parse_retry_after(headers.get("retry-after"))
+        if seconds is None:
+            return None
+        if seconds <= self.cfg.retry_after_cap:
+            gate.pause(seconds)
+        else:
+            gate.block(seconds)
+        return seconds

@@ -1,0 +1,80 @@
+"""Scheduling many URLs: one lane per host, all lanes at once, a last pass at the end.
+
+A lane is one host's queue walked by `per_host` workers, so a host's URLs are
+a unit that could be handed to another worker or process later. Lanes run
+concurrently (bounded by the global limit inside the host gates), so the wall
+time approaches the busiest host's queue rather than the sum, and a host that
+is backing off only delays its own lane. URLs that end in a transient failure
+are held back and tried once more after every lane is done, when a flaky
+server or a short network blip may have passed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from contextlib import suppress
+from typing import TYPE_CHECKING, AsyncIterator, Callable, Iterable
+
+from crawler.hosts import host_key
+from crawler.model import Fetched
+
+if TYPE_CHECKING:
+    from crawler.fetch import Fetcher
+
+__all__ = ["run_lanes"]
+
+Emit = Callable[[Fetched], None]
+
+
+async def run_lanes(fetcher: "Fetcher", urls: Iterable[str]) -> AsyncIterator[Fetched]:
+    """Yield one Fetched per unique URL, as each finishes."""
+    unique = list(dict.fromkeys(urls))
+    out: asyncio.Queue[Fetched | None] = asyncio.Queue()
+    runner = asyncio.ensure_future(_run(fetcher, unique, out))
+    try:
+        for _ in range(len(unique) + 1):     # bounded: one item per URL, then the end mark
+            item = await out.get()
+            if item is None:
+                break
+            yield item
+        await runner                          # re-raise a bug in the scheduler, if any
+    finally:
+        if not runner.done():
+            runner.cancel()
+            with suppress(asyncio.CancelledError):
+                await runner
+
+
+async def _run(fetcher: "Fetcher", urls: list[str], out: asyncio.Queue[Fetched | None]) -> None:
+    from crawler.fetch import should_retry
+    cap = fetcher.config.retry_after_cap
+    held: list[Fetched] = []
+
+    def first_pass(r: Fetched) -> None:
+        (held.append if should_retry(r, cap) else out.put_nowait)(r)
+
+    try:
+        await _pass(fetcher, [(u, 0) for u in urls], first_pass)
+        if held:
+            await _pass(fetcher, [(r.url, r.attempts) for r in held], out.put_nowait, retries=0)
+    finally:
+        out.put_nowait(None)
+
+
+async def _pass(fetcher: "Fetcher", work: list[tuple[str, int]], emit: Emit,
+                retries: int | None = None) -> None:
+    """Run every host's lane concurrently; `work` is (url, attempts already made)."""
+    lanes: dict[str, deque[tuple[str, int]]] = {}
+    for url, done in work:
+        lanes.setdefault(host_key(url), deque()).append((url, done))
+
+    async def lane(queue: deque[tuple[str, int]]) -> None:
+        while queue:                          # bounded: each pop removes one URL
+            url, done = queue.popleft()
+            emit(await fetcher.fetch(url, retries=retries, first_attempt=done + 1))
+
+    async with asyncio.TaskGroup() as tg:
+        for queue in lanes.values():
+            for _ in range(min(fetcher.config.per_host, len(queue))):
+                tg.create_task(lane(queue))
