@@ -115,7 +115,7 @@ def _bars(svg: ET.Element, runs: list[RunInfo], ymax: int) -> None:
         x = x0 + slot * i + (slot - bar) / 2
         g = _el(svg, "g", class_="run")
         _el(g, "title", _tooltip(run))
-        y = y0 + h
+        y: float = y0 + h
         counts = grouped(run.counts)
         for key, _, colour in GROUPS:
             seg = h * counts[key] / ymax

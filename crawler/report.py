@@ -106,7 +106,8 @@ def duration_s(started: str, finished: str) -> float | None:
 def report_schema() -> dict[str, Any]:
     """The published JSON Schema of render_json's output (crawler/schema/report.schema.json)."""
     text = resources.files("crawler").joinpath("schema/report.schema.json").read_text("utf-8")
-    return json.loads(text)
+    schema: dict[str, Any] = json.loads(text)
+    return schema
 
 
 def render_json(summary: Summary, fail_on: FailOn = DEFAULT) -> str:

@@ -6,7 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from crawler.config import (DEFAULTS, OPTIONS, ConfigError, format_settings, load_settings)
+from crawler.config import (
+    DEFAULTS,
+    OPTIONS,
+    ConfigError,
+    format_settings,
+    load_settings,
+)
 
 REQUIRED = {"db", "cache_dir", "concurrency", "per_host", "delay", "user_agent", "ignore_robots",
             "max_retries", "retry_after_cap", "connect_timeout", "read_timeout",

@@ -5,11 +5,18 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
+from test_report import make_row, make_summary
 
 from crawler.model import Health, Status
-from crawler.policy import (DEFAULT, EXIT_INCONCLUSIVE, EXIT_OK, EXIT_POLICY, evaluate, hints,
-                            parse_fail_on)
-from test_report import make_row, make_summary
+from crawler.policy import (
+    DEFAULT,
+    EXIT_INCONCLUSIVE,
+    EXIT_OK,
+    EXIT_POLICY,
+    evaluate,
+    hints,
+    parse_fail_on,
+)
 
 
 def ids(pairs):

@@ -11,11 +11,27 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from crawler.chart import nice_step, trend_svg
-from crawler.model import (Citation, DateVerdict, Health, Hop, Row, RunInfo, Status, Summary,
-                           Verdict)
+from crawler.model import (
+    Citation,
+    DateVerdict,
+    Health,
+    Hop,
+    Row,
+    RunInfo,
+    Status,
+    Summary,
+    Verdict,
+)
 from crawler.policy import parse_fail_on
-from crawler.report import (CSV_FIELDS, FORMATS, md_cell, render, render_timeline,
-                            report_schema, safe_url)
+from crawler.report import (
+    CSV_FIELDS,
+    FORMATS,
+    md_cell,
+    render,
+    render_timeline,
+    report_schema,
+    safe_url,
+)
 
 HOSTILE = "<script>alert(1)</script> | pipe\nnewline & \x0bvt"
 
@@ -176,7 +192,7 @@ def test_markdown_tables_have_the_header_shape():
     assert assert_tables_well_formed(md) == 4
     assert "❌ policy violated" in md
     for cid in "123456":
-        assert re.search(rf"^\| {cid} \|", md, re.M)
+        assert re.search(rf"^\| {cid} \|", md, re.MULTILINE)
 
 
 def test_markdown_caps_the_full_table(monkeypatch):

@@ -12,9 +12,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from test_report import hostile_summary, make_summary
 
 from crawler.report import render
-from test_report import hostile_summary, make_summary
 
 BROWSER = next((shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome")
                 if shutil.which(n)), None)
@@ -30,7 +30,7 @@ def chromium(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
     profile = tmp_path / "profile"
     profile.mkdir(exist_ok=True)
     return subprocess.run([BROWSER, *FLAGS, f"--user-data-dir={profile}", *args],
-                          capture_output=True, text=True, timeout=120,
+                          check=False, capture_output=True, text=True, timeout=120,
                           env={**os.environ, "HOME": str(tmp_path)})
 
 
