@@ -123,7 +123,7 @@ def _bars(svg: ET.Element, runs: list[RunInfo], ymax: int) -> None:
                 y -= seg
                 _el(g, "rect", x=f"{x:.1f}", y=f"{y:.1f}", width=f"{bar:.1f}",
                     height=f"{seg:.1f}", fill=colour, class_=f"seg-{key}")
-        if i % every == 0 or i == len(runs) - 1:
+        if (len(runs) - 1 - i) % every == 0:          # anchored on the latest run
             _el(svg, "text", run.started_at[:10] or f"#{run.id}", x=f"{x + bar / 2:.1f}",
                 y=y0 + h + 16, text_anchor="middle", class_="tick")
 

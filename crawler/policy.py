@@ -126,7 +126,7 @@ def describe(row: Row) -> str:
     if title_changed(row):
         return f"title changed (score {_score(v.title_score)}): {v.page_title!r}"
     detail = f" ({v.error})" if v.error else ""
-    health = f", health {v.health.value}" if v.health != Health.UNKNOWN else ""
+    health = f", health {v.health.value}" if v.health in (Health.FAILING, Health.DEAD) else ""
     return f"{v.status.value}{detail}{health}"
 
 

@@ -273,6 +273,11 @@ def test_chart_axis_and_legend():
     texts = [t.text for t in root.iter("{http://www.w3.org/2000/svg}text")]
     assert "citations" in texts and "run (start date, UTC)" in texts
     assert "broken" in texts and "ok / redirected" in texts
+    runs = [RunInfo(i, f"2026-{1 + i // 28:02d}-{1 + i % 28:02d}T01:00:00", counts={"ok": 3})
+            for i in range(40)]
+    labels = [t.text for t in ET.fromstring(trend_svg(runs)).iter("{http://www.w3.org/2000/svg}text")]
+    assert "2026-02-13" in labels                                    # the latest run is labelled
+    assert sum(1 for t in labels if t and t.startswith("2026-")) <= 9
     assert ET.fromstring(trend_svg([])) is not None
 
 
