@@ -276,7 +276,7 @@ def test_chart_axis_and_legend():
     runs = [RunInfo(i, f"2026-{1 + i // 28:02d}-{1 + i % 28:02d}T01:00:00", counts={"ok": 3})
             for i in range(40)]
     labels = [t.text for t in ET.fromstring(trend_svg(runs)).iter("{http://www.w3.org/2000/svg}text")]
-    assert "2026-02-13" in labels                                    # the latest run is labelled
+    assert "2026-02-12" in labels                                    # the latest run is labelled
     assert sum(1 for t in labels if t and t.startswith("2026-")) <= 9
     assert ET.fromstring(trend_svg([])) is not None
 
