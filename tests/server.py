@@ -233,6 +233,26 @@ class Site:
             return items.pop(0) if len(items) > 1 else items[0]
         return self.route(path, serve)
 
+    def drop(self, path: str) -> str:
+        """Read the request, then close the connection without a word (connection error)."""
+        def serve(h: _Handler) -> None:
+            h.close_connection = True
+        return self.route(path, serve)
+
+    def gate(self, path: str, barrier: threading.Barrier, timeout: float = 2.0) -> str:
+        """Answer 200 only once `barrier.parties` requests (any sites) are inside at once.
+
+        Proves overlap without a timing assertion: without concurrency the
+        barrier times out and the answer is 500.
+        """
+        def serve(h: _Handler) -> Response:
+            try:
+                barrier.wait(timeout)
+            except threading.BrokenBarrierError:
+                return Response(500, b"no overlap")
+            return Response(200, html_page("together"))
+        return self.route(path, serve)
+
     # -- observing ---------------------------------------------------------
     def hits(self, path: str | None = None) -> list[Hit]:
         with self._lock:
