@@ -41,6 +41,7 @@ __all__ = ["Snapshot", "SnapshotRef", "WarcWriter", "ensure_tables", "is_noarchi
            "read_snapshot", "recover"]
 
 OPEN_SUFFIX = ".open"
+NOT_MODIFIED_PROFILE = "http://netpreserve.org/warc/1.1/revisit/server-not-modified"
 SOFTWARE = "crawler (source-citation verification crawler)"
 META_SCAN_BYTES = 128 * 1024      # a robots <meta> lives in <head>; don't scan whole pages
 # Headers describing the wire encoding, not the decoded body we store: kept under a
@@ -127,7 +128,11 @@ class WarcWriter:
         self.close()
 
     def write(self, fetched: Fetched, request_headers: Mapping[str, str]) -> SnapshotRef | None:
-        """Store one answered fetch; None when nothing was answered or the page says noarchive."""
+        """Store one answered fetch as request + response (or revisit) records.
+
+        None when nothing was answered, the page says noarchive, or a 304 has no
+        earlier copy of its payload in the index to point at.
+        """
         if not fetched.answered:
             return None
         if not self.archive_all and is_noarchive(fetched.headers, fetched.body):
@@ -136,6 +141,8 @@ class WarcWriter:
             out = self._open()
             digest = payload_digest(fetched.body)
             original = self._original(digest) if fetched.body else None
+            if fetched.status_code == 304 and original is None:
+                return None          # a 304 carries no payload of its own to store
             resp = _response_record(self._writer, fetched, digest, original)
             req = _request_record(self._writer, fetched, request_headers, resp)
             spans = [self._append(out, resp), self._append(out, req)]
@@ -201,7 +208,7 @@ class WarcWriter:
                 {**base, "record_type": "request", "digest": "", "refers_to": None,
                  "record_id": req.rec_headers.get_header("WARC-Record-ID"),
                  "offset": spans[1][0], "length": spans[1][1]}]
-        with self.db.conn:
+        with self.db.atomic():
             table = self.db.table("snapshots")
             first = table.insert(rows[0]).last_pk
             table.insert(rows[1])
@@ -253,9 +260,12 @@ def _response_record(w: WARCWriter, fetched: Fetched, digest: str,
                                     length=len(fetched.body), http_headers=http,
                                     warc_headers_dict=warc_headers)
     warc_headers["WARC-Refers-To"] = original["record_id"]
-    return w.create_revisit_record(uri, digest, original["target_uri"],
-                                   _warc_date(original["fetched_at"]), http_headers=http,
-                                   warc_headers_dict=warc_headers)
+    record = w.create_revisit_record(uri, digest, original["target_uri"],
+                                     _warc_date(original["fetched_at"]), http_headers=http,
+                                     warc_headers_dict=warc_headers)
+    if fetched.status_code == 304:           # revalidated from our cache: WARC 1.1 sec. 6.7.3
+        record.rec_headers.replace_header("WARC-Profile", NOT_MODIFIED_PROFILE)
+    return record
 
 
 def _request_record(w: WARCWriter, fetched: Fetched, request_headers: Mapping[str, str],

@@ -124,6 +124,20 @@ def test_identical_payload_across_runs_is_a_revisit(tmp_path, db):
         assert warcio("check", str(path)).returncode == 0
 
 
+def test_not_modified_is_a_server_not_modified_revisit(tmp_path, db):
+    body = b"<html>cached</html>"
+    with WarcWriter(tmp_path, db, run_id=1) as w:
+        assert w.write(fetched("http://x.test/c", body, code=304, from_cache=True), UA) is None
+        w.write(fetched("http://x.test/c", body), UA)
+        ref = w.write(fetched("http://x.test/c", body, "2025-12-23T10:00:00+00:00", code=304,
+                              from_cache=True), UA)
+    assert ref.record_type == "revisit"
+    snap = read_snapshot(db, "http://x.test/c")
+    assert dict(snap.record_headers)["WARC-Profile"].endswith("/revisit/server-not-modified")
+    assert snap.status_line == "HTTP/1.1 304 Not Modified" and snap.payload == body
+    assert warcio("check", str(warcs(tmp_path)[0])).returncode == 0
+
+
 @pytest.mark.parametrize("headers, head, expected", [
     ({"X-Robots-Tag": "noarchive"}, "", True),
     ({"X-Robots-Tag": "googlebot: noindex, noarchive"}, "", True),
