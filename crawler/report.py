@@ -30,7 +30,7 @@ import jinja2
 from markupsafe import Markup
 
 from crawler.chart import group_of, trend_svg
-from crawler.model import Citation, Row, Summary
+from crawler.model import Citation, Row, RunInfo, Summary
 from crawler.policy import DEFAULT, FailOn, PolicyResult, evaluate, hints
 
 FORMATS = ("html", "md", "json", "junit", "csv")
@@ -93,6 +93,11 @@ def run_record(summary: Summary, result: PolicyResult, fail_on: FailOn) -> dict[
     }
 
 
+def all_runs(summary: Summary) -> list[RunInfo]:
+    """History plus the latest run, oldest first, each once (whether or not history has it)."""
+    return [r for r in summary.history if r.id != summary.run.id] + [summary.run]
+
+
 def duration_s(started: str, finished: str) -> float | None:
     try:
         delta = dt.datetime.fromisoformat(finished) - dt.datetime.fromisoformat(started)
@@ -117,7 +122,7 @@ def render_json(summary: Summary, fail_on: FailOn = DEFAULT) -> str:
         "schema_version": SCHEMA_VERSION,
         "run": run_record(summary, result, fail_on),
         "history": [{"id": r.id, "started_at": r.started_at, "state": r.state,
-                     "counts": dict(r.counts)} for r in (*summary.history, summary.run)],
+                     "counts": dict(r.counts)} for r in all_runs(summary)],
         "hints": hints(summary),
         "citations": [citation_record(row, result) for row in summary.rows],
     }
@@ -272,7 +277,7 @@ def _render_template(name: str, summary: Summary, fail_on: FailOn) -> str:
         problems=sorted((r for r in records if r["outcome"] != "ok"),
                         key=lambda r: by_outcome[r["outcome"]]),
         hints=hints(summary), md_max_rows=MD_MAX_ROWS,
-        chart=Markup(trend_svg((*summary.history, summary.run))))
+        chart=Markup(trend_svg(all_runs(summary))))
 
 
 def _score(value: float | None) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 import re
@@ -126,6 +127,13 @@ def test_json_matches_published_schema():
     assert by_id["5"]["outcome"] == "skip"
     assert by_id["4"]["archive"] == {"url": "https://web.archive.org/web/2025/x", "date": "2025-03-01"}
     assert by_id["2"]["redirects"] == [{"url": "https://news2.example/a/2", "status_code": 301}]
+
+
+def test_latest_run_counted_once_even_if_history_has_it():
+    summary = make_summary()
+    doubled = dataclasses.replace(summary, history=(*summary.history, summary.run))
+    assert json.loads(render(doubled, "json"))["history"] == json.loads(render(summary, "json"))["history"]
+    assert render(doubled, "html").count('<g class="run">') == 5
 
 
 def test_schema_checker_rejects_a_wrong_document():
