@@ -70,7 +70,11 @@ class Lookup:
 
 
 class ArchiveGate:
-    """One request in flight to the archive and at least `interval` s between request starts."""
+    """One request in flight to the archive; `interval` s from one answer to the next request.
+
+    Counted from the end of the previous request, so a slow (loaded) archive
+    automatically gets asked less often.
+    """
 
     def __init__(self, interval: float = MIN_INTERVAL) -> None:
         self.interval = interval
@@ -82,10 +86,10 @@ class ArchiveGate:
         wait = self._last + self.interval - time.monotonic()
         if wait > 0:
             await asyncio.sleep(wait)
-        self._last = time.monotonic()
         return self
 
     async def __aexit__(self, *exc: object) -> None:
+        self._last = time.monotonic()
         self._lock.release()
 
 

@@ -255,6 +255,23 @@ def test_one_request_in_flight_with_minimum_interval(web, tmp_path):
     assert all(b.t - a.t >= 0.19 for a, b in itertools.pairwise(hits))
 
 
+def test_shared_gate_serialises_concurrent_lookups(web):
+    """Two workers looking up at once still put one request at a time on the archive."""
+    fake = FakeArchive(web(), [("20250101000000", 200)])
+    fake.site.routes["/cdx/search/cdx"] = lambda h: Response(**{**vars(fake.cdx(h)), "delay": 0.1})
+
+    async def go():
+        gate = ArchiveGate(0.05)
+        async with httpx.AsyncClient() as c:
+            return await asyncio.gather(*(find_archived(c, f"{CITED}{i}", "2025-12-22",
+                                                        endpoint=fake.cdx_endpoint, gate=gate)
+                                          for i in range(4)))
+    assert all(run(go()))
+    hits = fake.site.hits()
+    assert len(hits) == 4 and fake.site.peak_in_flight == 1
+    assert all(b.t - a.t >= 0.14 for a, b in itertools.pairwise(hits))   # 0.1 s answer + 0.05
+
+
 def spn(site: Site, *codes: int) -> str:
     answers = []
     for code in codes:
