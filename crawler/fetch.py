@@ -141,7 +141,7 @@ class Fetcher:
         if isinstance(result, Fetched) and result.retry_after is not None:
             return 0.0
         base = self.config.backoff_base
-        return float(wait_exponential_jitter(initial=base, max=base * 16, jitter=base)(state))
+        return float(wait_exponential_jitter(multiplier=base, max=base * 16, jitter=base)(state))
 
     async def _attempt(self, url: str, number: int) -> Fetched:
         """One attempt = one redirect chain. The only broad catch is here, via classify()."""

@@ -114,6 +114,8 @@ class Chain:
             gate.raise_interval(delay)
         if policy.allows(url, self.f.token):
             return None
+        if policy.failure is not None:
+            return self.failed(policy.failure, policy.reason)
         return self.failed(Status.ROBOTS_DISALLOWED, f"{policy.reason} disallows {url[:200]}")
 
     async def _hop(self, url: str) -> tuple[Fetched, str | None]:

@@ -1,5 +1,10 @@
 """robots.txt per RFC 9309, parsed by protego, fetched once per host per run.
 
+When robots.txt is unreachable (no HTTP answer) its URLs are not fetched and
+end with that transport failure (timeout, connection_error, ...), not with
+robots_disallowed: the host did not answer, which is what 'network down'
+detection and the retry pass need to know.
+
 Concurrent requests to a host await the single in-flight robots.txt fetch
 (Scrapy's pattern). Unlike Scrapy we follow the RFC on failures: 4xx means no
 rules (allow all), 5xx or unreachable means assume complete disallow for the
@@ -16,7 +21,7 @@ from typing import Awaitable, Callable
 from protego import Protego
 
 from crawler.hosts import host_key
-from crawler.model import Fetched
+from crawler.model import Fetched, Status
 
 __all__ = ["RobotsPolicy", "RobotsCache", "ROBOTS_MAX_BYTES", "product_token"]
 
@@ -35,6 +40,7 @@ class RobotsPolicy:
     parser: Protego | None = None      # None with allow_all set: no rules apply
     allow_all: bool = True
     reason: str = ""                   # why everything is allowed/disallowed, for error text
+    failure: Status | None = None      # robots.txt unreachable: the transport failure itself
 
     def allows(self, url: str, token: str) -> bool:
         if self.parser is None:
@@ -56,9 +62,13 @@ def policy_from(fetched: Fetched) -> RobotsPolicy:
         return RobotsPolicy(Protego.parse(text), reason="robots.txt")
     if fetched.outcome is None and 400 <= code < 500:
         return RobotsPolicy(None, allow_all=True, reason=f"robots.txt answered {code}")
-    why = f"robots.txt answered {code}" if fetched.outcome is None else (
-        f"robots.txt unreachable ({fetched.outcome})")
-    return RobotsPolicy(None, allow_all=False, reason=why + ": assuming complete disallow")
+    if fetched.outcome is None:
+        return RobotsPolicy(None, allow_all=False,
+                            reason=f"robots.txt answered {code}: assuming complete disallow")
+    # Unreachable: we disallow too, but the honest outcome for the page is the
+    # host's transport failure (so 'network down' is not mistaken for robots).
+    return RobotsPolicy(None, allow_all=False, failure=fetched.outcome,
+                        reason=f"robots.txt unreachable: {fetched.error}")
 
 
 Getter = Callable[[str], Awaitable[Fetched]]
