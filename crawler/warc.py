@@ -45,8 +45,11 @@ NOT_MODIFIED_PROFILE = "http://netpreserve.org/warc/1.1/revisit/server-not-modif
 SOFTWARE = "crawler (source-citation verification crawler)"
 META_SCAN_BYTES = 128 * 1024      # a robots <meta> lives in <head>; don't scan whole pages
 # Headers describing the wire encoding, not the decoded body we store: kept under a
-# renamed key so replay tools do not try to gunzip or de-chunk plain bytes.
-_WIRE_HEADERS = ("content-encoding", "transfer-encoding", "content-length")
+# renamed key so replay tools do not try to gunzip or de-chunk plain bytes. Only the
+# codings fetch_body decodes count; any other coding is still on the body, so its
+# header stays.
+_WIRE_HEADERS = ("transfer-encoding", "content-length")
+_DECODED_CODINGS = frozenset({"gzip", "x-gzip", "deflate", "identity"})
 _ORIG_PREFIX = "x-crawler-orig-"
 
 _META_TAG = re.compile(rb"<meta\b[^>]*>", re.IGNORECASE)
@@ -239,11 +242,16 @@ def _http_response_headers(fetched: Fetched) -> StatusAndHeaders:
         phrase = HTTPStatus(fetched.status_code).phrase
     except ValueError:
         phrase = "Unknown"
-    headers = []
-    for k, v in fetched.headers.items():
-        headers.append((_ORIG_PREFIX + k if k.lower() in _WIRE_HEADERS else k, v))
+    headers = [(_ORIG_PREFIX + k if _wire_only(k, v) else k, v) for k, v in fetched.headers.items()]
     headers.append(("Content-Length", str(len(fetched.body))))
     return StatusAndHeaders(f"{fetched.status_code} {phrase}", headers, protocol="HTTP/1.1")
+
+
+def _wire_only(name: str, value: str) -> bool:
+    name = name.lower()
+    if name == "content-encoding":
+        return {c.strip().lower() for c in value.split(",")} <= _DECODED_CODINGS
+    return name in _WIRE_HEADERS
 
 
 def _response_record(w: WARCWriter, fetched: Fetched, digest: str,

@@ -104,6 +104,14 @@ def test_wire_encoding_headers_do_not_describe_stored_body(tmp_path, db):
     assert warcio("check", str(warcs(tmp_path)[0])).returncode == 0
 
 
+def test_undecoded_coding_keeps_its_header(tmp_path, db):
+    """fetch only decodes gzip/deflate; a br body is stored as it came, so says so."""
+    f = fetched("http://x.test/br", b"\x8b\x03br-bytes", headers={"content-encoding": "br"})
+    with WarcWriter(tmp_path, db, run_id=1) as w:
+        w.write(f, UA)
+    assert ("content-encoding", "br") in read_snapshot(db, "http://x.test/br").http_headers
+
+
 def test_identical_payload_across_runs_is_a_revisit(tmp_path, db):
     body = b"<html><title>Same</title>" + b"x" * 50_000 + b"</html>"
     with WarcWriter(tmp_path, db, run_id=1) as w:
