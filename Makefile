@@ -37,3 +37,6 @@ test: $(TESTSTAMP)
 
 clean:
 	rm -rf $(VENV) cache/* crawler.db crawler.db-* report.html
+
+eval: $(STAMP)
+	$(BIN)/python bench/eval_extract.py

@@ -17,7 +17,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from crawler import titles  # noqa: E402
+from crawler import sites, titles  # noqa: E402
 from crawler.extract import parse_page  # noqa: E402
 
 REALPAGES = ROOT.parent / "shared" / "realpages"
@@ -53,6 +53,12 @@ def evaluate(rows: list[dict[str, str]], base: Path, args: argparse.Namespace) -
         published = page.published
         if args.htmldate and not published:
             published = htmldate_published(body)
+        for name, rule in (("bot_wall", sites.bot_wall(page, {}, body[:65536].decode("utf-8", "replace"))),
+                           ("error_page", sites.error_page(page)), ("paywall", sites.paywall(page)),
+                           ("parked", sites.parked(page))):
+            if rule:   # every realpage is a real article: a hit is a false alarm, except that
+                misses.append(f"rule  {row['id']} {name}:{rule}")   # paywalls are real
+                _count(tally, "all", f"rule {name}:{rule}", True)
         best, score = titles.best_title(row["expected_title"], page)
         ok_title = score >= titles.DEFAULT_THRESHOLD
         keys = ("all", f"group {row['group']}", f"lang {row['language']}")
@@ -87,6 +93,8 @@ def report(tally: dict, elapsed: float, n: int) -> None:
             ok, total = tally.get((key, field, ""), [0, 0])
             cells.append(f"{ok}/{total} {100 * ok / total:5.1f}%" if total else "-")
         print(f"{key:<14} {cells[0]:>14} {cells[1]:>14}")
+    alarms = {f[5:]: ok for (k, f, _), (ok, _t) in tally.items() if f.startswith("rule ")}
+    print("page rules firing on these real articles:", alarms or "none")
     print(f"{n} pages in {elapsed:.2f}s ({1000 * elapsed / max(n, 1):.1f} ms/page)")
 
 

@@ -10,7 +10,9 @@ import datetime as dt
 import email.utils
 import re
 
-__all__ = ["parse_date", "days_between"]
+from crawler.model import DateVerdict
+
+__all__ = ["parse_date", "days_between", "date_verdict", "TOLERANCE_DAYS"]
 
 MIN_YEAR, MAX_YEAR = 1990, 2100          # outside this, a "date" is an id or a typo
 _ISO = re.compile(r"^\s*(\d{4})-(\d{1,2})-(\d{1,2})(?:$|[T\s_])")
@@ -69,3 +71,32 @@ def days_between(a: str, b: str) -> int | None:
         return (dt.date.fromisoformat(b[:10]) - dt.date.fromisoformat(a[:10])).days
     except ValueError:
         return None
+
+
+TOLERANCE_DAYS = 1   # time zones: a cited date and the page's local date may differ by one day
+
+
+def date_verdict(cited_published: str, accessed: str, page_published: str, page_modified: str,
+                 today: dt.date) -> DateVerdict:
+    """Compare the citation's dates with the page's.
+
+    citation_error first (the citation contradicts itself or the calendar), then a published
+    date that disagrees, then a page changed after the access date, whose cited text may
+    have drifted. no_date when the page declares neither date.
+    """
+    cited, acc = parse_date(cited_published), parse_date(accessed)
+    published = cited or page_published
+    early = days_between(acc, published) if acc and published else None
+    if acc and (acc > today.isoformat() or (early is not None and early > TOLERANCE_DAYS)):
+        return DateVerdict.CITATION_ERROR
+    if not page_published and not page_modified:
+        return DateVerdict.NO_DATE
+    if cited and page_published:
+        gap = days_between(cited, page_published)
+        if gap is not None and abs(gap) > TOLERANCE_DAYS:
+            return DateVerdict.PUBLISHED_MISMATCH
+    if acc and page_modified and page_modified != page_published:
+        gap = days_between(acc, page_modified)
+        if gap is not None and gap > TOLERANCE_DAYS:
+            return DateVerdict.MODIFIED_AFTER_ACCESS
+    return DateVerdict.OK

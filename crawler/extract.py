@@ -53,7 +53,7 @@ MODIFIED_META = (
 )
 TITLE_META = (("og:title", "og:title"), ("twitter:title", "twitter:title"))
 SITE_META = ("og:site_name", "application-name", "al:android:app_name", "twitter:site")
-_NON_TEXT = "script, style, noscript, template, svg, nav, header, footer, aside, form, iframe"
+_NON_TEXT = "script, style, noscript, template, svg, nav, header, footer, aside, iframe"  # not form: ASP.NET wraps whole pages in one
 
 
 def decode_html(body: bytes, headers: Mapping[str, str] | None = None) -> tuple[str, str]:
