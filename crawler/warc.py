@@ -167,7 +167,7 @@ class WarcWriter:
         """Create the run's file lazily (no pages archived, no file) and lock it."""
         if self._out is not None:
             return self._out
-        stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d%H%M%S")
+        stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d%H%M%S%f")   # unique per writer
         name = f"crawler-run{self.run_id}-{stamp}-{os.getpid()}.warc.gz"
         self.path = (self.dir / name).resolve()
         out = open(_open_name(self.path), "xb")  # noqa: SIM115  (lives until close())
