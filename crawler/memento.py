@@ -122,8 +122,11 @@ async def lookup(client: httpx.AsyncClient, url: str, accessed: str, *, endpoint
     if strategy is None:
         return Lookup(None, f"unknown archive kind {kind!r}")
     try:
-        return Lookup(await strategy(ask, url, _timestamp(accessed),
-                                     endpoint or DEFAULT_ENDPOINTS[kind]))
+        ts = _timestamp(accessed)
+    except ValueError:
+        return Lookup(None, f"access date {accessed!r} is not an ISO date")
+    try:
+        return Lookup(await strategy(ask, url, ts, endpoint or DEFAULT_ENDPOINTS[kind]))
     except httpx.HTTPError as e:
         return Lookup(None, f"{kind} archive: {type(e).__name__}: {e}".rstrip(": "))
     except (ValueError, KeyError, TypeError, IndexError) as e:
@@ -284,25 +287,24 @@ async def lookup_failing(db: Database, items: Iterable[tuple[Citation, Verdict]]
         url = citation.url or verdict.url
         if not url or not needs_archive(verdict):
             continue
-        hit, memento = _cached(db, url, citation.accessed, max_age)
-        if not hit:
+        row = next(db.table("archives").rows_where("url = ? and accessed = ?",
+                                                   [url, citation.accessed]), None)
+        memento = _from_row(row) if row else None
+        if row is None or not _fresh(row, max_age):
             result = await lookup(client, url, citation.accessed, endpoint=endpoint, kind=kind,
                                   gate=gate, user_agent=user_agent)
-            _record(db, url, citation.accessed, kind, result)
-            memento = result.memento
+            if result.memento or not (result.error and memento):    # a down archive keeps
+                _record(db, url, citation.accessed, kind, result)   # the copy we knew
+                memento = result.memento
         if memento:
             found[url] = memento
     return found
 
 
-def _cached(db: Database, url: str, accessed: str,
-            max_age: dt.timedelta) -> tuple[bool, Memento | None]:
-    row = next(db.table("archives").rows_where("url = ? and accessed = ?", [url, accessed]), None)
-    if row is None or row["status"] == "error":
-        return False, None
-    if utcnow() - dt.datetime.fromisoformat(row["looked_up_at"]) > max_age:
-        return False, None
-    return True, _from_row(row)
+def _fresh(row: dict[str, Any], max_age: dt.timedelta) -> bool:
+    """A found/none answer younger than max_age; errors are never fresh."""
+    age = utcnow() - dt.datetime.fromisoformat(row["looked_up_at"])
+    return row["status"] != "error" and age <= max_age
 
 
 def _from_row(row: dict[str, Any]) -> Memento | None:

@@ -239,6 +239,29 @@ def test_archive_error_is_recorded_and_retried_next_time(web, tmp_path):
     assert next(db["archives"].rows)["status"] == "found"
 
 
+def test_stale_copy_survives_a_down_archive(web, tmp_path):
+    fake = FakeArchive(web(), [("20250101000000", 200)])
+    db = Database(tmp_path / "crawler.db")
+    items = [(Citation("1", url=CITED, accessed="2025-12-22"), verdict("1", CITED, Status.GONE))]
+
+    async def go(**kw):
+        async with httpx.AsyncClient() as c:
+            return await lookup_failing(db, items, c, endpoint=fake.cdx_endpoint, user_agent=UA,
+                                        **kw)
+    known = run(go())
+    fake.down = True
+    assert run(go(max_age=dt.timedelta(0))) == known     # asked again, archive down: keep it
+    assert len(fake.site.hits()) == 2
+    assert next(db["archives"].rows)["status"] == "found"
+
+
+def test_bad_access_date_is_an_error_value(web):
+    async def go():
+        async with httpx.AsyncClient() as c:
+            return await lookup(c, CITED, "22 Dec 2025", endpoint=web().url("/cdx"))
+    assert run(go()).error.startswith("access date")
+
+
 def test_one_request_in_flight_with_minimum_interval(web, tmp_path):
     fake = FakeArchive(web(), [("20270101000000", 200)])   # forces before + after queries
     db = Database(tmp_path / "crawler.db")
