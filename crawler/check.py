@@ -156,7 +156,7 @@ async def _fetch_and_judge(db: Database, run_id: int, by_url: dict[str, list[str
         async for fetched in fetcher.fetch_all(by_url):
             answered = answered or not network_down([fetched])
             if writer is not None:
-                await asyncio.to_thread(writer.write, fetched, request_headers)
+                writer.write(fetched, request_headers)   # same thread: sqlite connections are per-thread
             for citation, v in await _judge_url(db, run_id, fetched, by_url[fetched.url],
                                                 prober, opts, today):
                 outcome.checked += 1
