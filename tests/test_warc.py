@@ -5,10 +5,13 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import shutil
 import signal
+import socket
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import httpx
@@ -248,3 +251,43 @@ def test_recover_skips_a_file_a_live_writer_holds(tmp_path, db):
         assert len(list(d.glob("*.open"))) == 1
         assert read_snapshot(db, "http://x.test/a").payload == b"<html>a</html>"
     assert len(warcs(d)) == 1
+
+
+@pytest.mark.skipif(not shutil.which("wb-manager"), reason="pywb not installed (optional)")
+def test_pywb_replays_response_and_cross_file_revisit(tmp_path, db):
+    """The standard replay tool serves both captures, the revisit resolved to run 1's payload."""
+    body = b"<html><title>Replay me</title><p>marker-7f3a</p></html>"
+    d = tmp_path / "warc"
+    for run_id, when in ((1, "2025-12-01T10:00:00+00:00"), (2, "2025-12-22T10:00:00+00:00")):
+        with WarcWriter(d, db, run_id=run_id) as w:
+            w.write(fetched("http://news.test/a", body, when,
+                            headers={"content-type": "text/html", "content-encoding": "gzip"}), UA)
+    pywb = tmp_path / "pywb"
+    pywb.mkdir()
+    subprocess.run(["wb-manager", "init", "coll"], cwd=pywb, check=True, capture_output=True)
+    subprocess.run(["wb-manager", "add", "coll", *map(str, warcs(d))], cwd=pywb, check=True,
+                   capture_output=True)
+    host = "127.0.0.251"
+    with socket.socket() as s:
+        s.bind((host, 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen(["wayback", "-b", host, "-p", str(port)], cwd=pywb,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for ts in ("20251201100000", "20251222100000"):
+            r = _poll(f"http://{host}:{port}/coll/{ts}id_/http://news.test/a")
+            assert r.status_code == 200 and r.content == body
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def _poll(url: str, seconds: float = 30.0) -> httpx.Response:
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            return httpx.get(url, timeout=5)
+        except httpx.TransportError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
