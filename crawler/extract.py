@@ -25,6 +25,7 @@ TEXT_LIMIT = 20_000          # chars of main text kept: enough for a fingerprint
 MIN_ARTICLE_TEXT = 200       # an <article> shorter than this is a teaser card, not the story
 SNIFF_BYTES = 4096           # where the HTML spec looks for <meta charset>
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.I)
+_HTML_SPACE = re.compile(r"[ \t\n\r\f]+")
 _HEADER_CHARSET = re.compile(r"charset\s*=\s*[\"']?([A-Za-z0-9_.:-]+)", re.I)
 
 # WHATWG label -> the codec browsers really use for it (latin-1 means cp1252, Shift_JIS cp932).
@@ -188,7 +189,8 @@ def _titles(tree: LexborHTMLParser, meta: dict[str, str], ld: list[dict[str, Any
 
 
 def _clean(s: str) -> str:
-    return " ".join(s.split())
+    """Collapse HTML (ASCII) whitespace only: a full-width space inside a Japanese title is text."""
+    return _HTML_SPACE.sub(" ", s).strip(" ")
 
 
 def _site_name(meta: dict[str, str], ld: list[dict[str, Any]]) -> str:
