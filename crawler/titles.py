@@ -72,11 +72,12 @@ def _is_site(segment: str, names: Sequence[str]) -> bool:
 def strip_site(title: str, names: Sequence[str]) -> str:
     """Drop leading/trailing segments that are the site's name; keep the headline."""
     parts = segments(title)
+    count = len(parts)
     while len(parts) > 1 and _is_site(parts[-1], names):
         parts.pop()
     while len(parts) > 1 and _is_site(parts[0], names):
         parts.pop(0)
-    return " ".join(parts)
+    return " ".join(parts) if len(parts) < count else title
 
 
 def variants(title: str, names: Sequence[str]) -> list[str]:
