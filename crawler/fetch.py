@@ -75,13 +75,18 @@ def should_retry(result: Fetched, cap: float) -> bool:
 def network_down(results: Iterable[Fetched]) -> bool:
     """True when not a single host answered at connection level (offline, not 'all dead').
 
-    Results that never tried the network (refused by robots, SSRF or URL
-    checks) say nothing either way and are skipped; no results at all is
-    not 'down'.
+    Any HTTP status (even 429 ending BLOCKED) proves a host answered. Results
+    that never reached the network (robots, SSRF or URL refusals) say nothing
+    either way; no evidence at all is not 'down'. Timeouts count as silence.
+    Call it once over the whole run's results, not per result.
     """
-    tried = [r for r in results if r.answered or (r.outcome and r.outcome.is_network_level)
-             or r.outcome is Status.TIMEOUT]
-    return bool(tried) and not any(r.answered for r in tried)
+    heard = silent = False
+    for r in results:
+        if r.status_code > 0 or r.from_cache:
+            heard = True
+        elif r.outcome is not None and (r.outcome.is_network_level or r.outcome is Status.TIMEOUT):
+            silent = True
+    return silent and not heard
 
 
 class Fetcher:
@@ -135,13 +140,21 @@ class Fetcher:
         return result
 
     def _wait(self, state: object) -> float:
-        """Retry-After already paused the host gate; otherwise exponential backoff + jitter."""
+        """Seconds before the next attempt: exponential backoff with jitter.
+
+        A Retry-After within the cap already paused the host gate, so no extra
+        wait. A 429 without one backs off the whole host, not just this URL:
+        rate limits are per site.
+        """
         outcome = getattr(state, "outcome", None)
         result = outcome.result() if outcome is not None else None
         if isinstance(result, Fetched) and result.retry_after is not None:
             return 0.0
         base = self.config.backoff_base
-        return float(wait_exponential_jitter(multiplier=base, max=base * 16, jitter=base)(state))
+        wait = float(wait_exponential_jitter(multiplier=base, max=base * 16, jitter=base)(state))
+        if isinstance(result, Fetched) and result.status_code == 429 and self.gates is not None:
+            self.gates[result.final_url or result.url].pause(wait)
+        return wait
 
     async def _attempt(self, url: str, number: int) -> Fetched:
         """One attempt = one redirect chain. The only broad catch is here, via classify()."""

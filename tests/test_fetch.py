@@ -150,6 +150,22 @@ def test_retry_after_is_obeyed_server_side(web):
     assert second.t - first.t >= 1.0 - 0.02     # lower bound only; 20 ms for clock/arrival skew
 
 
+def test_retry_after_pauses_the_whole_host(web):
+    site = web()
+    limited = site.sequence("/limited", Response(429, b"", {"Retry-After": "1"}), Response(200))
+    slow, after = site.page("/slow", delay=0.2), site.page("/after")
+    fetch_many([limited, slow, after], per_host=2, respect_robots=False)
+    assert site.hits("/after")[0].t - site.hits("/limited")[0].t >= 1.0 - 0.02
+
+
+def test_429_without_retry_after_backs_off_the_host(web):
+    site = web()
+    busy = site.sequence("/busy", Response(429), Response(200))
+    slow, after = site.page("/slow", delay=0.2), site.page("/after")
+    fetch_many([busy, slow, after], per_host=2, backoff_base=0.5, respect_robots=False)
+    assert site.hits("/after")[0].t - site.hits("/busy")[0].t >= 0.5 - 0.02
+
+
 def test_retry_after_beyond_cap_blocks_the_host(web):
     site = web()
     url = site.storm_429("/busy", retry_after="3600")
@@ -314,6 +330,9 @@ def test_network_down_needs_every_host_silent(web):
     assert network_down([dead, replace(dead, outcome=Status.CONNECTION_ERROR)])
     assert not network_down([dead, ok])
     assert not network_down([refused]) and not network_down([])
+    blocked = Fetched("http://z/", status_code=429, outcome=Status.BLOCKED)
+    assert not network_down([dead, blocked])                   # a 429 is a host answering
+    assert network_down([dead, refused])
     assert not network_down([replace(ok, status_code=503)])     # a 503 is an answer
 
 
