@@ -20,6 +20,7 @@ import fcntl
 import io
 import os
 import re
+import sqlite3
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -120,6 +121,7 @@ class WarcWriter:
         self._out: IO[bytes] | None = None
         self._writer = WARCWriter(None, gzip=True, warc_version="1.1")
         self._lock = threading.Lock()
+        self.errors: list[str] = []            # pages that could not be archived, and why
 
     def __enter__(self) -> Self:
         self.dir.mkdir(parents=True, exist_ok=True)
@@ -133,24 +135,36 @@ class WarcWriter:
     def write(self, fetched: Fetched, request_headers: Mapping[str, str]) -> SnapshotRef | None:
         """Store one answered fetch as request + response (or revisit) records.
 
-        None when nothing was answered, the page says noarchive, or a 304 has no
-        earlier copy of its payload in the index to point at.
+        None when nothing was answered, the page says noarchive, a 304 has no
+        earlier copy of its payload in the index to point at, or the write failed
+        (the partial bytes are cut off again and the reason is kept in `errors`).
         """
         if not fetched.answered:
             return None
         if not self.archive_all and is_noarchive(fetched.headers, fetched.body):
             return None
         with self._lock:
-            out = self._open()
             digest = payload_digest(fetched.body)
             original = self._original(digest) if fetched.body else None
             if fetched.status_code == 304 and original is None:
                 return None          # a 304 carries no payload of its own to store
-            resp = _response_record(self._writer, fetched, digest, original)
-            req = _request_record(self._writer, fetched, request_headers, resp)
-            spans = [self._append(out, resp), self._append(out, req)]
-            self._sync(out)
-            return self._index(fetched, digest, original, resp, req, spans)
+            try:
+                out = self._open()
+            except OSError as e:                    # cache dir not writable: verify anyway
+                self.errors.append(f"{fetched.url}: not archived: {type(e).__name__}: {e}")
+                return None
+            start = out.tell()
+            try:
+                resp = _response_record(self._writer, fetched, digest, original)
+                req = _request_record(self._writer, fetched, request_headers, resp)
+                spans = [self._append(out, resp), self._append(out, req)]
+                self._sync(out)
+                return self._index(fetched, digest, original, resp, req, spans)
+            except (OSError, sqlite3.Error) as e:   # disk full, store busy: skip this page
+                out.seek(start)
+                out.truncate()
+                self.errors.append(f"{fetched.url}: not archived: {type(e).__name__}: {e}")
+                return None
 
     def close(self) -> None:
         """Finish the file: fsync, drop the `.open` suffix, release the lock."""

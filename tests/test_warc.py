@@ -8,6 +8,7 @@ import os
 import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -233,6 +234,32 @@ def assert_index_matches_files(db: Database, d: Path) -> None:
         assert rows == on_disk
     for row in db["snapshots"].rows_where("record_type = 'response'"):
         assert read_snapshot(db, row["url"]).payload.startswith(b"<html>")
+
+
+def test_failed_write_is_cut_off_and_reported(tmp_path, db, monkeypatch):
+    with WarcWriter(tmp_path, db, run_id=1) as w:
+        w.write(fetched("http://x.test/a", b"<html>a</html>"), UA)
+        real_index = w._index
+
+        def store_busy(*args):
+            raise sqlite3.OperationalError("database is locked")
+        monkeypatch.setattr(w, "_index", store_busy)
+        assert w.write(fetched("http://x.test/b", b"<html>b</html>"), UA) is None
+        monkeypatch.setattr(w, "_index", real_index)
+        assert w.write(fetched("http://x.test/c", b"<html>c</html>"), UA) is not None
+    assert w.errors == ["http://x.test/b: not archived: OperationalError: database is locked"]
+    [path] = warcs(tmp_path)
+    assert warcio("check", str(path)).returncode == 0
+    assert_index_matches_files(db, tmp_path)
+
+
+def test_unwritable_directory_is_an_error_value(tmp_path, db):
+    d = tmp_path / "warc"
+    with WarcWriter(d, db, run_id=1) as w:
+        d.rmdir()
+        d.write_text("not a directory")           # (chmod would not stop root)
+        assert w.write(fetched("http://x.test/a", b"<html>a</html>"), UA) is None
+    assert len(w.errors) == 1 and "NotADirectoryError" in w.errors[0]
 
 
 def test_recover_drops_a_file_with_nothing_indexed(tmp_path, db):
