@@ -139,32 +139,35 @@ class WarcWriter:
         earlier copy of its payload in the index to point at, or the write failed
         (the partial bytes are cut off again and the reason is kept in `errors`).
         """
-        if not fetched.answered:
+        if not fetched.answered or (not self.archive_all
+                                    and is_noarchive(fetched.headers, fetched.body)):
             return None
-        if not self.archive_all and is_noarchive(fetched.headers, fetched.body):
-            return None
+        digest = payload_digest(fetched.body)
         with self._lock:
-            digest = payload_digest(fetched.body)
-            original = self._original(digest) if fetched.body else None
-            if fetched.status_code == 304 and original is None:
-                return None          # a 304 carries no payload of its own to store
             try:
-                out = self._open()
-            except OSError as e:                    # cache dir not writable: verify anyway
+                original = self._original(digest) if fetched.body else None
+                if fetched.status_code == 304 and original is None:
+                    return None      # a 304 carries no payload of its own to store
+                return self._write_pair(fetched, request_headers, digest, original)
+            except (OSError, sqlite3.Error) as e:   # disk full, store busy: verify anyway
                 self.errors.append(f"{fetched.url}: not archived: {type(e).__name__}: {e}")
                 return None
-            start = out.tell()
-            try:
-                resp = _response_record(self._writer, fetched, digest, original)
-                req = _request_record(self._writer, fetched, request_headers, resp)
-                spans = [self._append(out, resp), self._append(out, req)]
-                self._sync(out)
-                return self._index(fetched, digest, original, resp, req, spans)
-            except (OSError, sqlite3.Error) as e:   # disk full, store busy: skip this page
-                out.seek(start)
-                out.truncate()
-                self.errors.append(f"{fetched.url}: not archived: {type(e).__name__}: {e}")
-                return None
+
+    def _write_pair(self, fetched: Fetched, request_headers: Mapping[str, str], digest: str,
+                    original: dict[str, Any] | None) -> SnapshotRef:
+        """Append response + request, fsync, then index; on any failure cut the file back."""
+        out = self._open()
+        start = out.tell()
+        try:
+            resp = _response_record(self._writer, fetched, digest, original)
+            req = _request_record(self._writer, fetched, request_headers, resp)
+            spans = [self._append(out, resp), self._append(out, req)]
+            self._sync(out)
+            return self._index(fetched, digest, original, resp, req, spans)
+        except BaseException:
+            out.seek(start)
+            out.truncate()
+            raise
 
     def close(self) -> None:
         """Finish the file: fsync, drop the `.open` suffix, release the lock."""
