@@ -18,7 +18,7 @@ TRACKING_PARAMS = re.compile(r"^(utm_\w+|ref|fbclid|gclid|mc_cid|mc_eid|cmpid|oc
 # Paths that are a site's front page under another name.
 _INDEX_FILES = re.compile(r"^(index|default|home|top)(\.\w+)?$", re.I)
 # A one-segment path that names a language or edition ("/japanese/", "/jp", "/en-us/").
-_EDITION = re.compile(r"^([a-z]{2}(-[a-z]{2})?|japanese|english|news|world|top|home|international)$", re.I)
+_EDITION = re.compile(r"^([a-z]{2}(-[a-z]{2})?|japanese|english|top|home|international)$", re.I)
 DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
