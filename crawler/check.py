@@ -21,6 +21,7 @@ from sqlite_utils import Database
 from crawler import drift, health, store
 from crawler.extract import parse_page
 from crawler.fetch import FetchConfig, Fetcher, network_down
+from crawler.fetch_body import ACCEPT_ENCODING
 from crawler.model import Citation, Fetched, Page, Status, Verdict
 from crawler.verify import judge, needs_probe, probe_url
 from crawler.warc import WarcWriter
@@ -149,7 +150,8 @@ async def _fetch_and_judge(db: Database, run_id: int, by_url: dict[str, list[str
     """Judge each URL's citations as its fetch completes; True if any host answered at all."""
     today = dt.date.today()
     answered = False
-    request_headers = {"User-Agent": opts.fetch.user_agent, "Accept": "*/*"}
+    request_headers = {"User-Agent": opts.fetch.user_agent, "Accept": "*/*",
+                       "Accept-Encoding": ACCEPT_ENCODING}
     async with Fetcher(opts.fetch) as fetcher:
         fetcher.on_attempt = lambda a: store.record_attempt(db, run_id, a)
         prober = _Prober(fetcher)
