@@ -17,8 +17,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from crawler import sites, titles  # noqa: E402
-from crawler.extract import parse_page  # noqa: E402
+from crawler import sites, titles
+from crawler.extract import parse_page
 
 REALPAGES = ROOT.parent / "shared" / "realpages"
 

@@ -12,7 +12,7 @@ import re
 
 from crawler.model import DateVerdict
 
-__all__ = ["parse_date", "days_between", "date_verdict", "TOLERANCE_DAYS"]
+__all__ = ["TOLERANCE_DAYS", "date_verdict", "days_between", "parse_date"]
 
 MIN_YEAR, MAX_YEAR = 1990, 2100          # outside this, a "date" is an id or a typo
 _ISO = re.compile(r"^\s*(\d{4})-(\d{1,2})-(\d{1,2})(?:$|[T\s_])")
@@ -35,7 +35,7 @@ def parse_date(value: str) -> str:
     m = _EPOCH.match(value)
     if m:
         seconds = int(m.group(1)) / (1000 if len(m.group(1)) == 13 else 1)
-        return _valid(dt.datetime.fromtimestamp(seconds, dt.timezone.utc).date())
+        return _valid(dt.datetime.fromtimestamp(seconds, dt.UTC).date())
     return _parse_text(value)
 
 

@@ -12,7 +12,7 @@ import heapq
 import re
 import unicodedata
 
-__all__ = ["fingerprint", "similarity", "SHINGLE", "SKETCH"]
+__all__ = ["SHINGLE", "SKETCH", "fingerprint", "similarity"]
 
 SHINGLE = 5          # characters per shingle: long enough to carry meaning in CJK and Latin text
 SKETCH = 128         # hashes kept: the similarity estimate's error is about 1/sqrt(SKETCH) ~ 9%

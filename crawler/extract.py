@@ -24,9 +24,9 @@ __all__ = ["decode_html", "parse_page"]
 TEXT_LIMIT = 20_000          # chars of main text kept: enough for a fingerprint, cheap to store
 MIN_ARTICLE_TEXT = 200       # an <article> shorter than this is a teaser card, not the story
 SNIFF_BYTES = 4096           # where the HTML spec looks for <meta charset>
-_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.I)
+_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.IGNORECASE)
 _HTML_SPACE = re.compile(r"[ \t\n\r\f]+")
-_HEADER_CHARSET = re.compile(r"charset\s*=\s*[\"']?([A-Za-z0-9_.:-]+)", re.I)
+_HEADER_CHARSET = re.compile(r"charset\s*=\s*[\"']?([A-Za-z0-9_.:-]+)", re.IGNORECASE)
 
 # WHATWG label -> the codec browsers really use for it (latin-1 means cp1252, Shift_JIS cp932).
 _CODEC_ALIASES = {

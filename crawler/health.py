@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from crawler.model import Health, Status, Verdict
 from crawler.urls import host_key
 
-__all__ = ["DEFAULT_RUNS", "DEFAULT_DAYS", "health", "url_status", "is_bad", "is_good"]
+__all__ = ["DEFAULT_DAYS", "DEFAULT_RUNS", "health", "is_bad", "is_good", "url_status"]
 
 DEFAULT_RUNS = 3     # consecutive bad runs before "dead"
 DEFAULT_DAYS = 3.0   # ... which must also span at least this many days
@@ -32,10 +32,10 @@ def is_bad(status: Status) -> bool:
 
 def _when(iso: str) -> dt.datetime | None:
     try:
-        t = dt.datetime.fromisoformat(iso.replace("Z", "+00:00"))
+        t = dt.datetime.fromisoformat(iso)
     except ValueError:
         return None
-    return t if t.tzinfo else t.replace(tzinfo=dt.timezone.utc)
+    return t if t.tzinfo else t.replace(tzinfo=dt.UTC)  # naive means UTC
 
 
 def health(history: Sequence[tuple[str, Status]], *, runs: int = DEFAULT_RUNS,

@@ -16,9 +16,23 @@ from dataclasses import dataclass
 
 from crawler.model import Page
 
-__all__ = ["Rule", "BOT_WALL_TITLES", "BOT_WALL_MARKUP", "BOT_WALL_HEADERS", "ERROR_TITLES",
-           "ERROR_TEXTS", "ERROR_URLS", "PAYWALL_TEXTS", "PARKED_TITLES", "bot_wall",
-           "error_page", "error_url", "paywall", "parked", "fold"]
+__all__ = [
+    "BOT_WALL_HEADERS",
+    "BOT_WALL_MARKUP",
+    "BOT_WALL_TITLES",
+    "ERROR_TEXTS",
+    "ERROR_TITLES",
+    "ERROR_URLS",
+    "PARKED_TITLES",
+    "PAYWALL_TEXTS",
+    "Rule",
+    "bot_wall",
+    "error_page",
+    "error_url",
+    "fold",
+    "parked",
+    "paywall",
+]
 
 SHORT_PAGE = 3000     # chars of visible text: an error page says little
 WALL_PAGE = 1000      # ... and a challenge page even less (comment forms carry reCAPTCHA too)
@@ -35,7 +49,7 @@ class Rule:
 
 
 def _r(name: str, regex: str, source: str) -> Rule:
-    return Rule(name, re.compile(regex, re.I), source)
+    return Rule(name, re.compile(regex, re.IGNORECASE), source)
 
 
 def fold(text: str) -> str:

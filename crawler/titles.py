@@ -15,8 +15,16 @@ from rapidfuzz import fuzz
 
 from crawler.model import Page
 
-__all__ = ["DEFAULT_THRESHOLD", "normalise", "segments", "strip_site", "variants", "score",
-           "best_title", "site_names"]
+__all__ = [
+    "DEFAULT_THRESHOLD",
+    "best_title",
+    "normalise",
+    "score",
+    "segments",
+    "site_names",
+    "strip_site",
+    "variants",
+]
 
 DEFAULT_THRESHOLD = 85.0     # the default: >= 85 counts as the same title
 SITE_MATCH = 80.0            # a title segment this close to a site name is that site name

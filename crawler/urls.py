@@ -10,15 +10,23 @@ import posixpath
 import re
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-__all__ = ["normalise", "host_key", "path_segments", "is_home", "is_deep", "is_section_index",
-           "same_article", "parent_dir"]
+__all__ = [
+    "host_key",
+    "is_deep",
+    "is_home",
+    "is_section_index",
+    "normalise",
+    "parent_dir",
+    "path_segments",
+    "same_article",
+]
 
 # Query keys that track a click, never select content: dropped before comparing URLs.
-TRACKING_PARAMS = re.compile(r"^(utm_\w+|ref|fbclid|gclid|mc_cid|mc_eid|cmpid|ocid|smid|iref|n_cid|from)$", re.I)
+TRACKING_PARAMS = re.compile(r"^(utm_\w+|ref|fbclid|gclid|mc_cid|mc_eid|cmpid|ocid|smid|iref|n_cid|from)$", re.IGNORECASE)
 # Paths that are a site's front page under another name.
-_INDEX_FILES = re.compile(r"^(index|default|home|top)(\.\w+)?$", re.I)
+_INDEX_FILES = re.compile(r"^(index|default|home|top)(\.\w+)?$", re.IGNORECASE)
 # A one-segment path that names a language or edition ("/japanese/", "/jp", "/en-us/").
-_EDITION = re.compile(r"^([a-z]{2}(-[a-z]{2})?|japanese|english|top|home|international)$", re.I)
+_EDITION = re.compile(r"^([a-z]{2}(-[a-z]{2})?|japanese|english|top|home|international)$", re.IGNORECASE)
 DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
@@ -37,7 +45,7 @@ def normalise(url: str) -> str:
 def host_key(url: str) -> str:
     """The host a politeness lane and a probe belong to: lower-case, without 'www.'."""
     host = (urlsplit(url or "").hostname or "").lower().rstrip(".")
-    return host[4:] if host.startswith("www.") else host
+    return host.removeprefix("www.")
 
 
 def path_segments(url: str) -> list[str]:

@@ -18,7 +18,7 @@ from crawler import dates, drift, sites, titles, urls
 from crawler.health import health, url_status
 from crawler.model import Citation, DateVerdict, Fetched, Page, Status, Verdict, isonow
 
-__all__ = ["judge", "needs_probe", "probe_url", "page_status", "PROBE_SAME", "HOME_SAME"]
+__all__ = ["HOME_SAME", "PROBE_SAME", "judge", "needs_probe", "page_status", "probe_url"]
 
 PROBE_LETTERS = 25     # benhoyt/soft404 RANDOM_LETTERS: a path no site can have by chance
 PROBE_SAME = 0.9       # sketch similarity at which a page "is" the host's not-found answer
@@ -105,10 +105,10 @@ def _like_probe(fetched: Fetched, page: Page | None, probe: tuple[Fetched, Page 
         return ""
     if fetched.hops and urls.same_article(fetched.final_url, pf.final_url):
         return "probe-same-redirect"
-    if page is not None and pp is not None and page.text and pp.text:
-        if drift.similarity(drift.fingerprint(page.text), drift.fingerprint(pp.text)) >= PROBE_SAME:
-            return "probe-same-page"
-    return ""
+    if page is None or pp is None or not page.text or not pp.text:
+        return ""
+    same = drift.similarity(drift.fingerprint(page.text), drift.fingerprint(pp.text)) >= PROBE_SAME
+    return "probe-same-page" if same else ""
 
 
 def _like_home(citation: Citation, page: Page, home: Page | None) -> str:

@@ -30,7 +30,7 @@ def titles_of(p) -> dict[str, str]:
     ("bbc_ja.html", {"content-type": "text/html; charset=utf-8"}, "utf-8", "トランプ氏、ウクライナ和平案を提示 ロシア寄りと批判も - BBCニュース"),
 ])
 def test_decoding_gives_the_right_title(name, headers, codec, title):
-    text, used = decode_html((PAGES / name).read_bytes(), headers)
+    _, used = decode_html((PAGES / name).read_bytes(), headers)
     assert used == codec
     assert titles_of(page(name, headers))["title"] == title
 
