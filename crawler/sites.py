@@ -84,11 +84,15 @@ BOT_WALL_HEADERS = (
 )
 
 ERROR_TITLES = (
-    _r("404-title", r"(^|\D)404(\D|$)|^error\b|\berror page\b|an error (has )?occ?urr?ed",
-       "citation-bot BAD_ZOTERO_TITLES ('404 Not Found', 'Error 404', 'An Error Occurred')"),
-    _r("not-found-en", r"\b(page|article|url|file|content|story) (was )?not found|^not found\b|could not be found|"
-       r"does not exist|doesn'?t exist|no longer available|not longer available|has expired|article expired|missing page",
-       "citation-bot BAD_ZOTERO_TITLES ('page not found', 'does not exist', 'has expired')"),
+    _r("404-title", r"^\W*404\b|\b404\s*(error|not found|page)|\berror\s*404|404エラ|^error\b|\berror page\b"
+       r"|an error (has )?occ?urr?ed",
+       "citation-bot BAD_ZOTERO_TITLES ('404 Not Found', 'Error 404', '404 | ', 'An Error Occurred')"),
+    # Narrower than citation-bot's bare 'does not exist' / 'has expired': those are also headlines.
+    _r("not-found-en", r"\b(page|article|url|file|content|story|link) (was |could )?not (be )?found|^not found\b"
+       r"|\b(page|article|url|file|content|story|link)s? (you requested |you are looking for )?(does not|doesn'?t) exist"
+       r"|\b(page|article|content|story|link) (is )?(no|not) longer available|\b(article|page|link|content) has expired"
+       r"|^missing page|this is not the page you requested",
+       "citation-bot BAD_ZOTERO_TITLES ('page not found', 'does not exist', 'has expired', 'not longer available')"),
     _r("not-found-ja", r"(お探しの)?ページ(は|が)見つかりません|ページが存在しません|記事は削除|記事が見つかりません|該当(する)?(ページ|記事)(は|が)(ありません|見つかりません)|404エラ|url.*が変わりました|お探しの(記事|ページ)は",
        "citation-bot ('お探しのページは見つかりませんでした', '404エラ'); sites.md §5 BBC 'ページが見つかりません'"),
     _r("not-found-other", r"seite nicht gefunden|página no encontrada|página não (existe|encontrada)|page non trouvée|pagina (is )?niet gevonden|страница не найдена|找不到网页|页面不存在|错误页面|الصفحة غير موجودة|stranica nije pronađena|페이지를 찾을 수 없습니다",
@@ -106,6 +110,17 @@ ERROR_TEXTS = (
 ERROR_URLS = (
     _r("redirect-to-404", r"404\.html?|/404(/|$|\?)|notfound|not-found|/error(/|\.|$|\?)",
        "wikimedia/DeadlinkChecker:src/CheckIfDead.php processCurlResults"),
+)
+
+BOT_WALL_URLS = (
+    _r("perimeterx-tosv2", r"/tosv2\.html|/px-captcha|captcha-delivery\.com|/cdn-cgi/challenge-platform",
+       "sites.md §9: Bloomberg 307 -> /tosv2.html?vid=...&url=<base64>"),
+)
+
+# A redirect to a login page: the article sits behind it.
+PAYWALL_URLS = (
+    _r("redirect-to-login", r"/(login|log-in|signin|sign-in|subscribe|lgck\d*)(\.\w+)?([/?#]|$)|[?&]jumpurl=",
+       "sites.md §6 Asahi login link /rd/lgck2.html?jumpUrl=<article>"),
 )
 
 PAYWALL_TEXTS = (
@@ -162,6 +177,14 @@ def error_page(page: Page) -> str:
 
 def error_url(url: str) -> str:
     return _first(ERROR_URLS, [fold(url.split("://", 1)[-1].split("/", 1)[-1])])
+
+
+def bot_wall_url(url: str) -> str:
+    return _first(BOT_WALL_URLS, [fold(url)])
+
+
+def paywall_url(url: str) -> str:
+    return _first(PAYWALL_URLS, [fold(url.split("://", 1)[-1].split("/", 1)[-1])])
 
 
 def paywall(page: Page) -> str:

@@ -27,6 +27,8 @@ TRACKING_PARAMS = re.compile(r"^(utm_\w+|ref|fbclid|gclid|mc_cid|mc_eid|cmpid|oc
 _INDEX_FILES = re.compile(r"^(index|default|home|top)(\.\w+)?$", re.IGNORECASE)
 # A one-segment path that names a language or edition ("/japanese/", "/jp", "/en-us/").
 _EDITION = re.compile(r"^([a-z]{2}(-[a-z]{2})?|japanese|english|top|home|international)$", re.IGNORECASE)
+_SLUGGY = re.compile(r"[.\-_\d]")
+SLUG_LEN = 16        # a single path segment this long is an article slug, not a section name
 DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
@@ -65,9 +67,14 @@ def is_home(url: str) -> bool:
 
 
 def is_deep(url: str) -> bool:
-    """An article-like URL: not the home page, and either 2+ segments or a query string."""
-    return not is_home(url) and (len(path_segments(url)) >= 2 or bool(urlsplit(url).query)
-                                 or "." in (path_segments(url) or [""])[-1])
+    """An article-like URL: not the home page; 2+ path segments, a query, or one segment that
+    looks like a slug or an id ('/putin-has-won', '/35240000.html') rather than a section."""
+    if is_home(url):
+        return False
+    segs = path_segments(url)
+    if len(segs) >= 2 or urlsplit(url).query:
+        return True
+    return bool(segs) and (len(segs[0]) >= SLUG_LEN or bool(_SLUGGY.search(segs[0])))
 
 
 def is_section_index(final: str, cited: str) -> bool:

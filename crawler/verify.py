@@ -76,11 +76,13 @@ def _head(fetched: Fetched) -> str:
 
 def page_status(citation: Citation, fetched: Fetched, page: Page | None) -> tuple[Status, str]:
     """What a 2xx answer is, from the page alone (no probe, no home page): (status, rule)."""
-    wall = sites.bot_wall(page, fetched.headers, _head(fetched))
+    cited, final = citation.url or fetched.url, fetched.final_url or fetched.url
+    wall = sites.bot_wall(page, fetched.headers, _head(fetched)) or sites.bot_wall_url(final)
     if wall:
         return Status.BLOCKED, wall
-    cited, final = citation.url or fetched.url, fetched.final_url or fetched.url
     moved = not urls.same_article(cited, final)
+    if moved and sites.paywall_url(final):
+        return Status.PAYWALLED, sites.paywall_url(final)
     if moved and sites.error_url(final):
         return Status.SOFT_404, sites.error_url(final)
     if moved and urls.is_deep(cited) and urls.is_home(final):

@@ -73,3 +73,16 @@ def test_probe_url_is_random_letters_under_parent():
     assert a.startswith("https://www.cnn.co.jp/world/") and a != b
     tail = a.rsplit("/", 1)[1]
     assert len(tail) == PROBE_LETTERS and tail.isalpha() and tail.islower()
+
+
+@pytest.mark.parametrize("url, deep", [
+    ("https://www.example.com/", False),
+    ("https://www.example.com/japanese", False),
+    ("https://www.example.com/sport", False),
+    ("https://www.example.com/putin-has-already-won", True),
+    ("https://www.example.com/35240000.html", True),
+    ("https://www.example.com/article?id=3", True),
+    ("https://foreignpolicy.com/2025/11/25/putin-west-russia-ukraine-won/", True),
+])
+def test_is_deep(url, deep):
+    assert urls.is_deep(url) is deep

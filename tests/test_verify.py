@@ -192,3 +192,27 @@ def test_non_html_answer_is_ok_and_truncated_unreadable_is_too_large():
 def test_needs_probe(name, code, title, url, wanted):
     f = fetched(name, code, url=url)
     assert needs_probe(cite(title, url=url), f, parse_page(f.body)) is wanted
+
+
+def test_redirect_to_login_is_paywalled():
+    login = "https://digital.asahi.com/rd/lgck2.html?jumpUrl=https%3A%2F%2Fdigital.asahi.com%2Farticles%2FX.html"
+    v = run(fetched("generic_lander.html", final=login, hops=[Hop(ART, 302)]), cite("Peace plan talks"))
+    assert (v.status, v.error) == (Status.PAYWALLED, "redirect-to-login")
+
+
+def test_redirect_to_perimeterx_page_is_blocked():
+    tos = "https://www.bloomberg.com/tosv2.html?vid=&uuid=1&url=L2pwL25ld3M="
+    v = run(fetched("generic_lander.html", final=tos, hops=[Hop(ART, 307)]), cite("Peace plan talks"))
+    assert (v.status, v.error) == (Status.BLOCKED, "perimeterx-tosv2")
+
+
+@pytest.mark.parametrize("headline", [
+    "Drug no longer available in US pharmacies",
+    "Flight 404 lands safely after engine scare",
+    "Why free will does not exist, according to a neuroscientist",
+    "Trump's deadline for Ukraine has expired",
+])
+def test_headlines_that_sound_like_errors_are_not_soft_404(headline):
+    body = f"<html><head><title>{headline} | Daily</title></head><body><h1>{headline}</h1></body></html>"
+    f = Fetched(url=ART, final_url=ART, status_code=200, body=body.encode(), fetched_at="2026-11-24T03:00:00+00:00")
+    assert run(f, cite(headline)).status is Status.OK
