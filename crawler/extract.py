@@ -62,7 +62,9 @@ def decode_html(body: bytes, headers: Mapping[str, str] | None = None) -> tuple[
 
     Strict UTF-8 goes before the declared charset: non-ASCII bytes that validate as UTF-8
     are almost never legacy text, while mislabelled UTF-8 pages are common (archived copies
-    are transcoded but keep their old <meta>).
+    are transcoded but keep their old <meta>). Measured on realpages: declared-charset-first
+    gets 145/150 titles right (091, 122 turn to mojibake), UTF-8-first 147/150, and the
+    genuine Shift_JIS / EUC-JP / cp1252 / gb2312 pages still decode by their declaration.
     """
     for bom, codec in ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"),
                        (codecs.BOM_UTF16_BE, "utf-16")):

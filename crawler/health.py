@@ -46,7 +46,8 @@ def health(history: Sequence[tuple[str, Status]], *, runs: int = DEFAULT_RUNS,
     """
     streak: list[str] = []          # checked_at of bad runs since the last good one, newest first
     saw_good = False
-    for checked_at, status in reversed(history):
+    for checked_at, raw in reversed(history):
+        status = Status(raw)            # tolerate plain strings from a store or a JSON file
         if is_good(status):
             saw_good = True
             break

@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from crawler.dates import parse_date
 from crawler.extract import decode_html, parse_page
@@ -114,3 +116,19 @@ def test_parse_date(raw, iso):
 def test_empty_and_binary_bodies_do_not_raise():
     assert parse_page(b"").titles == ()
     assert parse_page(b"%PDF-1.7\x00\xff\xfe garbage").titles == ()
+
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=2000), st.sampled_from([None, {"content-type": "text/html; charset=shift_jis"},
+                                                  {"Content-Type": "text/html; charset=bogus-charset"}]))
+def test_parse_page_never_raises(body, headers):
+    page = parse_page(b"<html><head><title>" + body + b"</title></head><body>" + body, headers)
+    assert isinstance(page.text, str)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=200))
+def test_parse_date_returns_iso_or_empty(raw):
+    out = parse_date(raw)
+    assert out == "" or (len(out) == 10 and out[4] == "-" and out[7] == "-")

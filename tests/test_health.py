@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from crawler import drift
 from crawler.health import health, url_status
@@ -72,3 +74,21 @@ def test_fingerprint_similarity():
     assert drift.fingerprint("") == "" and drift.similarity("", "") == 1.0
     assert drift.similarity(fp, "") == 0.0
     assert drift.fingerprint("Same  TEXT") == drift.fingerprint("same text")   # NFKC, case, spaces
+
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.text(max_size=300), st.text(max_size=300))
+def test_similarity_is_symmetric_and_bounded(a, b):
+    fa, fb = drift.fingerprint(a), drift.fingerprint(b)
+    assert drift.similarity(fa, fb) == drift.similarity(fb, fa)
+    assert 0.0 <= drift.similarity(fa, fb) <= 1.0
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from(list(Status)), max_size=8))
+def test_inconclusive_only_history_is_never_dead(statuses):
+    history = hist(*statuses, start=1, step=2) if statuses else []
+    state, _ = health(history)
+    if not any(s.is_dead_candidate for s in statuses):
+        assert state in (Health.OK, Health.UNKNOWN)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from crawler import titles
 from crawler.extract import parse_page
@@ -99,3 +101,12 @@ def test_best_title_reports_best_candidate():
 
 def test_no_candidates():
     assert titles.best_title("Anything", Page()) == ("", 0.0)
+
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=120))
+def test_normalise_is_idempotent_and_title_matches_itself(text):
+    assert titles.normalise(titles.normalise(text)) == titles.normalise(text)
+    if titles.normalise(text):
+        assert titles.score(text, text) == 100
