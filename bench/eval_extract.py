@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import datetime as dt
 import sys
 import time
 from collections import defaultdict
@@ -19,6 +20,8 @@ sys.path.insert(0, str(ROOT))
 
 from crawler import sites, titles
 from crawler.extract import parse_page
+from crawler.model import Citation, Fetched, Page, Verdict
+from crawler.verify import judge
 
 REALPAGES = ROOT.parent / "shared" / "realpages"
 
@@ -43,6 +46,16 @@ def htmldate_published(body: bytes) -> str:
         return ""
 
 
+def judge_as_citation(row: dict[str, str], body: bytes, page: Page) -> Verdict:
+    """The whole decision tree on the page as if a citation with the expected title and
+    date pointed at it and the server answered 200: every status but ok/paywalled is wrong."""
+    cited = Citation(id=row["id"], title=row["expected_title"], url=row["url"],
+                     published=row["expected_published"])
+    fetched = Fetched(url=row["url"], final_url=row["url"], status_code=200, body=body,
+                      headers={"content-type": "text/html"}, fetched_at="2026-01-01T00:00:00+00:00")
+    return judge(cited, fetched, page, today=dt.date(2026, 1, 1))
+
+
 def evaluate(rows: list[dict[str, str]], base: Path, args: argparse.Namespace) -> None:
     tally: dict[tuple[str, str, str], list[int]] = defaultdict(lambda: [0, 0])
     misses: list[str] = []
@@ -59,6 +72,8 @@ def evaluate(rows: list[dict[str, str]], base: Path, args: argparse.Namespace) -
             if rule:   # every realpage is a real article: a hit is a false alarm, except that
                 misses.append(f"rule  {row['id']} {name}:{rule}")   # paywalls are real
                 _count(tally, "all", f"rule {name}:{rule}", True)
+        verdict = judge_as_citation(row, body, page)
+        _count(tally, "all", f"judge {verdict.status}/{verdict.date_verdict}", True)
         best, score = titles.best_title(row["expected_title"], page)
         ok_title = score >= titles.DEFAULT_THRESHOLD
         keys = ("all", f"group {row['group']}", f"lang {row['language']}")
@@ -95,6 +110,8 @@ def report(tally: dict, elapsed: float, n: int) -> None:
         print(f"{key:<14} {cells[0]:>14} {cells[1]:>14}")
     alarms = {f[5:]: ok for (k, f, _), (ok, _t) in tally.items() if f.startswith("rule ")}
     print("page rules firing on these real articles:", alarms or "none")
+    judged = {f[6:]: ok for (k, f, _), (ok, _t) in sorted(tally.items()) if f.startswith("judge ")}
+    print("judge() on each page as a 200 answer (status/date_verdict):", judged)
     print(f"{n} pages in {elapsed:.2f}s ({1000 * elapsed / max(n, 1):.1f} ms/page)")
 
 
