@@ -12,6 +12,7 @@ import json
 import re
 from collections.abc import Iterator, Mapping
 from typing import Any
+from urllib.parse import urljoin
 
 from htmldate import find_date
 from selectolax.lexbor import LexborHTMLParser, LexborNode
@@ -19,12 +20,15 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode
 from crawler.dates import parse_date
 from crawler.model import Page
 
-__all__ = ["decode_html", "parse_page"]
+__all__ = ["decode_html", "meta_refresh", "parse_page"]
 
 TEXT_LIMIT = 20_000          # chars of main text kept: enough for a fingerprint, cheap to store
 MIN_ARTICLE_TEXT = 200       # an <article> shorter than this is a teaser card, not the story
 SNIFF_BYTES = 4096           # where the HTML spec looks for <meta charset>
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.IGNORECASE)
+_REFRESH = re.compile(rb"""<meta[^>]+http-equiv\s*=\s*["']?refresh["']?[^>]*content\s*=\s*["']\s*"""
+                      rb"""([\d.]+)\s*[;,]\s*url\s*=\s*([^"'>]+)""", re.IGNORECASE)
+REFRESH_MAX = 10     # seconds: a longer refresh is a page reload, not a redirect
 _HTML_SPACE = re.compile(r"[ \t\n\r\f]+")
 _HEADER_CHARSET = re.compile(r"charset\s*=\s*[\"']?([A-Za-z0-9_.:-]+)", re.IGNORECASE)
 
@@ -82,6 +86,23 @@ def decode_html(body: bytes, headers: Mapping[str, str] | None = None) -> tuple[
             continue
     codec = declared[0] if declared else "cp1252"
     return body.decode(codec, errors="replace"), codec
+
+
+def meta_refresh(body: bytes, base_url: str = "") -> str:
+    """Target of a prompt <meta http-equiv="refresh"> (delay <= REFRESH_MAX s), or ''.
+
+    Some sites 'redirect' a dead article to the home page this way, with a 200 status;
+    Cloudflare's challenge page carries a refresh with a long delay and no URL.
+    """
+    m = _REFRESH.search(body[:SNIFF_BYTES * 16])
+    if not m:
+        return ""
+    try:
+        delay = float(m.group(1))
+    except ValueError:
+        return ""
+    target = m.group(2).decode("utf-8", "replace").strip().strip("'\"")
+    return urljoin(base_url, target) if target and delay <= REFRESH_MAX else ""
 
 
 def _codec(label: str) -> str:

@@ -15,6 +15,7 @@ import string
 from dataclasses import replace
 
 from crawler import dates, drift, sites, titles, urls
+from crawler.extract import meta_refresh
 from crawler.health import health, url_status
 from crawler.model import Citation, DateVerdict, Fetched, Page, Status, Verdict, isonow
 
@@ -77,6 +78,7 @@ def _head(fetched: Fetched) -> str:
 def page_status(citation: Citation, fetched: Fetched, page: Page | None) -> tuple[Status, str]:
     """What a 2xx answer is, from the page alone (no probe, no home page): (status, rule)."""
     cited, final = citation.url or fetched.url, fetched.final_url or fetched.url
+    final = meta_refresh(fetched.body, final) or final     # a 200 that redirects in HTML
     wall = sites.bot_wall(page, fetched.headers, _head(fetched)) or sites.bot_wall_url(final)
     if wall:
         return Status.BLOCKED, wall

@@ -216,3 +216,15 @@ def test_headlines_that_sound_like_errors_are_not_soft_404(headline):
     body = f"<html><head><title>{headline} | Daily</title></head><body><h1>{headline}</h1></body></html>"
     f = Fetched(url=ART, final_url=ART, status_code=200, body=body.encode(), fetched_at="2026-11-24T03:00:00+00:00")
     assert run(f, cite(headline)).status is Status.OK
+
+
+@pytest.mark.parametrize("refresh, status", [
+    ('<meta http-equiv="refresh" content="0; url=/">', Status.SOFT_404),
+    ("<META HTTP-EQUIV='Refresh' CONTENT='3;URL=https://www.example.com/index.html'>", Status.SOFT_404),
+    ('<meta http-equiv="refresh" content="390">', Status.OK),                              # reload, no target
+    ('<meta http-equiv="refresh" content="600; url=/">', Status.OK),                       # too slow to be a redirect
+])
+def test_meta_refresh_to_home_is_soft_404(refresh, status):
+    body = f"<html><head>{refresh}<title>Peace plan talks</title></head><body>Peace plan talks</body></html>"
+    f = Fetched(url=ART, final_url=ART, status_code=200, body=body.encode(), fetched_at="2026-11-24T03:00:00+00:00")
+    assert run(f, cite("Peace plan talks")).status is status
