@@ -23,6 +23,7 @@ __all__ = ["HOME_SAME", "PROBE_SAME", "judge", "needs_probe", "page_status", "pr
 
 PROBE_LETTERS = 25     # benhoyt/soft404 RANDOM_LETTERS: a path no site can have by chance
 PROBE_SAME = 0.9       # sketch similarity at which a page "is" the host's not-found answer
+PROBE_TITLE_SAME = 80  # ... provided the titles agree too ("Not found: /qwerty" ~ "Not found: /peace")
 HOME_SAME = 0.9        # ... or the host's home page
 PERMANENT = frozenset({301, 308})
 BLOCK_CODES = frozenset({401, 403, 429})   # Reuters/WSJ answer bots 401 (sites.md §1, §10)
@@ -111,15 +112,23 @@ def _like_probe(fetched: Fetched, page: Page | None, probe: tuple[Fetched, Page 
         return "probe-same-redirect"
     if page is None or pp is None or not page.text or not pp.text:
         return ""
+    # A different title is a different page even when a big template makes the texts alike.
+    first, probe_first = _first_title(page), _first_title(pp)
+    if first and probe_first and titles.score(first, probe_first) < PROBE_TITLE_SAME:
+        return ""
     same = drift.similarity(drift.fingerprint(page.text), drift.fingerprint(pp.text)) >= PROBE_SAME
     return "probe-same-page" if same else ""
+
+
+def _first_title(page: Page) -> str:
+    return next((t for _, t in page.titles), "")
 
 
 def _like_home(citation: Citation, page: Page, home: Page | None) -> str:
     """A deep URL answered with the home page itself (a 200 soft redirect)."""
     if home is None or not urls.is_deep(citation.url) or not page.text or not home.text:
         return ""
-    same_title = [t for _, t in page.titles][:1] == [t for _, t in home.titles][:1]
+    same_title = _first_title(page) == _first_title(home)
     sim = drift.similarity(drift.fingerprint(page.text), drift.fingerprint(home.text))
     return "same-as-home" if same_title and sim >= HOME_SAME else ""
 

@@ -228,3 +228,13 @@ def test_meta_refresh_to_home_is_soft_404(refresh, status):
     body = f"<html><head>{refresh}<title>Peace plan talks</title></head><body>Peace plan talks</body></html>"
     f = Fetched(url=ART, final_url=ART, status_code=200, body=body.encode(), fetched_at="2026-11-24T03:00:00+00:00")
     assert run(f, cite("Peace plan talks")).status is status
+
+
+def test_probe_with_similar_text_but_another_title_is_not_soft_404():
+    template = "<p>" + "Politics Business Sport Culture Science Newsletter Sign up Contact About " * 12 + "</p>"
+    ours = f"<html><head><title>Peace plan talks in Geneva</title></head><body><main>{template}<p>Talks went on.</p></main></body></html>"
+    theirs = f"<html><head><title>Search our archive</title></head><body><main>{template}<p>No results.</p></main></body></html>"
+    f = Fetched(url=ART, final_url=ART, status_code=200, body=ours.encode(), fetched_at="2026-11-24T03:00:00+00:00")
+    pr = Fetched(url=ART + "x", final_url=ART + "x", status_code=200, body=theirs.encode())
+    v = run(f, cite("A different cited title entirely"), probe=(pr, parse_page(pr.body)))
+    assert v.status is Status.OK
