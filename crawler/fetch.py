@@ -34,6 +34,7 @@ from crawler.cache import Cache
 from crawler.fetch_body import ACCEPT_ENCODING
 from crawler.fetch_errors import RETRY_STATUS_CODES, classify
 from crawler.fetch_hops import Chain
+from crawler.fetch_transport import PerHostTransport
 from crawler.hosts import HostGates
 from crawler.model import Attempt, Fetched, Status, isonow
 from crawler.robots import RobotsCache, product_token
@@ -106,10 +107,9 @@ class Fetcher:
         c = self.config
         timeout = httpx.Timeout(connect=c.connect_timeout, read=c.read_timeout,
                                 write=c.read_timeout, pool=None)
-        limits = httpx.Limits(max_connections=c.concurrency + 4,
-                              max_keepalive_connections=c.concurrency + 4)
         self._client = httpx.AsyncClient(
-            timeout=timeout, limits=limits, follow_redirects=False, trust_env=False,
+            timeout=timeout, transport=PerHostTransport(c.per_host), follow_redirects=False,
+            trust_env=False,
             headers={"User-Agent": c.user_agent, "Accept-Encoding": ACCEPT_ENCODING})
         self.gates = HostGates(c.concurrency, c.per_host, c.delay)
         self.robots = RobotsCache(self._fetch_robots)

@@ -132,7 +132,11 @@ class Chain:
             try:
                 async with asyncio.timeout(max(self.budget, 0.0)):
                     async with self.f.client.stream("GET", url, headers=headers) as resp:
+                        gate.mark_seen()
                         return await self._answer(url, resp, gate, cached)
+            except BaseException:
+                gate.mark_seen()
+                raise
             finally:
                 self.budget -= time.monotonic() - t0
 

@@ -3,7 +3,10 @@
 A `HostGate` enforces, for one host (scheme://host:port):
   * at most `per_host` requests in flight;
   * a minimum interval between request *starts* (the run's delay, raised by
-    robots.txt Crawl-delay, never lowered);
+    robots.txt Crawl-delay, never lowered), counted from the later of our
+    start and the moment we know the server saw the request (its response
+    headers, or the failure), so the gaps the *server* observes are never
+    shorter, whatever connection set-up or event-loop latency delayed a send;
   * a pause until a time the server asked for (Retry-After), which holds every
     later request to that host but no other host's;
   * a block: Retry-After beyond our cap ends the host's URLs for this run.
@@ -50,6 +53,10 @@ class HostGate:
     def raise_interval(self, seconds: float) -> None:
         """Crawl-delay can slow a host down, never speed it up past the run's delay."""
         self.interval = max(self.interval, min(seconds, CRAWL_DELAY_CAP))
+
+    def mark_seen(self) -> None:
+        """The server has seen our request by now: count the interval from here."""
+        self._last_start = max(self._last_start, time.monotonic())
 
     def pause(self, seconds: float) -> None:
         """Hold every later request to this host for `seconds` (Retry-After)."""

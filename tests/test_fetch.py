@@ -147,7 +147,7 @@ def test_retry_after_is_obeyed_server_side(web):
     r = fetch_one(url)
     assert r.status_code == 200 and r.retry_after is None
     first, second = site.hits("/limited")
-    assert second.t - first.t >= 1.0 - 0.02     # lower bound only; 20 ms for clock/arrival skew
+    assert second.t - first.t >= 1.0          # lower bound, from server-side arrival times
 
 
 def test_retry_after_pauses_the_whole_host(web):
@@ -155,7 +155,7 @@ def test_retry_after_pauses_the_whole_host(web):
     limited = site.sequence("/limited", Response(429, b"", {"Retry-After": "1"}), Response(200))
     slow, after = site.page("/slow", delay=0.2), site.page("/after")
     fetch_many([limited, slow, after], per_host=2, respect_robots=False)
-    assert site.hits("/after")[0].t - site.hits("/limited")[0].t >= 1.0 - 0.02
+    assert site.hits("/after")[0].t - site.hits("/limited")[0].t >= 1.0
 
 
 def test_429_without_retry_after_backs_off_the_host(web):
@@ -163,7 +163,7 @@ def test_429_without_retry_after_backs_off_the_host(web):
     busy = site.sequence("/busy", Response(429), Response(200))
     slow, after = site.page("/slow", delay=0.2), site.page("/after")
     fetch_many([busy, slow, after], per_host=2, backoff_base=0.5, respect_robots=False)
-    assert site.hits("/after")[0].t - site.hits("/busy")[0].t >= 0.5 - 0.02
+    assert site.hits("/after")[0].t - site.hits("/busy")[0].t >= 0.5
 
 
 def test_retry_after_beyond_cap_blocks_the_host(web):
