@@ -35,6 +35,11 @@ check: $(STAMP)
 test: $(TESTSTAMP)
 	$(BIN)/python -m pytest
 
+# Fetch engine vs lychee on a loopback fixture web (not a test); writes bench/out/.
+bench: $(STAMP)
+	$(BIN)/pip install -q -e '.[bench]'
+	$(BIN)/python bench/bench_fetch.py
+
 clean:
 	rm -rf $(VENV) cache/* crawler.db crawler.db-* report.html
 
