@@ -63,21 +63,25 @@ def page_of(fetched: Fetched) -> Page | None:
 
 
 class _Prober:
-    """Soft-404 probes: one random-path fetch per host per run, only for hosts that need it."""
+    """Soft-404 evidence, fetched once per host per run and only for hosts that need it:
+    a random path that cannot exist (Bar-Yossef et al.) and the site's home page."""
 
     def __init__(self, fetcher: Fetcher):
         self.fetcher = fetcher
-        self.done: dict[str, asyncio.Task[tuple[Fetched, Page | None]]] = {}
+        self.done: dict[str, asyncio.Future[tuple[tuple[Fetched, Page | None], Page | None]]] = {}
 
-    async def probe(self, url: str) -> tuple[Fetched, Page | None]:
-        host = urlsplit(url).netloc.lower()
+    async def probe(self, url: str) -> tuple[tuple[Fetched, Page | None], Page | None]:
+        parts = urlsplit(url)
+        host = parts.netloc.lower()
         if host not in self.done:
-            self.done[host] = asyncio.ensure_future(self._fetch(probe_url(url)))
+            self.done[host] = asyncio.ensure_future(self._fetch(url, f"{parts.scheme}://{parts.netloc}/"))
         return await self.done[host]
 
-    async def _fetch(self, url: str) -> tuple[Fetched, Page | None]:
-        fetched = await self.fetcher.fetch(url)
-        return fetched, page_of(fetched)
+    async def _fetch(self, url: str, home: str) -> tuple[tuple[Fetched, Page | None], Page | None]:
+        probe = await self.fetcher.fetch(probe_url(url))
+        home_fetched = await self.fetcher.fetch(home) if url != home else None
+        home_page = page_of(home_fetched) if home_fetched and home_fetched.status_code == 200 else None
+        return (probe, page_of(probe)), home_page
 
 
 def _with_history(db: Database, run_id: int, v: Verdict, opts: CheckOptions) -> tuple[Verdict, str]:
@@ -100,9 +104,10 @@ async def _judge_url(db: Database, run_id: int, fetched: Fetched, ids: list[str]
         citation = store.get_citation(db, cid)
         if citation is None:
             continue
-        probe = await prober.probe(fetched.url) if needs_probe(citation, fetched, page) else None
-        v = judge(citation, fetched, page, probe=probe, title_threshold=opts.title_threshold,
-                  today=today)
+        probe, home = (await prober.probe(fetched.url) if needs_probe(citation, fetched, page)
+                       else (None, None))
+        v = judge(citation, fetched, page, probe=probe, home=home,
+                  title_threshold=opts.title_threshold, today=today)
         v, since = _with_history(db, run_id, v, opts)
         store.record_result(db, run_id, v, since)
         out.append((citation, v))

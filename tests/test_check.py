@@ -174,3 +174,27 @@ def test_second_check_on_locked_store_exits_with_holder(tmp_path, fixture_web):
         res = run(tmp_path, reg)
     assert res.exit_code == 1
     assert "locked" in res.output
+
+
+def test_soft_404_host_and_bot_wall_and_robots(tmp_path, web):
+    catch_all, wall, robots = web(), web(), web()
+    # a host that answers 200 with the same generic page for any path, even ones that can't exist
+    catch_all.fallback = Response(200, html_page("Example News", "<h1>Latest stories</h1>"
+                                                 + "<p>Top headlines of the day. </p>" * 20))
+    wall.route("/a", Response(200, html_page("Just a moment...",
+                                             "<script>window._cf_chl_opt={}</script>")))
+    robots.robots("User-agent: *\nDisallow: /private/\n")
+    robots.page("/private/doc", title="Secret")
+    reg = write_registry(tmp_path / "c.csv", [
+        ("Ceasefire plan unveiled in Geneva", catch_all.url("/2025/01/ceasefire-plan")),
+        ("Talks resume", wall.url("/a")),
+        ("Secret", robots.url("/private/doc")),
+    ])
+    res = run(tmp_path, reg, "--format", "json")
+    assert res.exit_code == 0, res.output
+    by_id = {c["id"]: c["status"] for c in json.loads(res.stdout)["citations"]}
+    assert by_id == {"1": "soft_404", "2": "blocked", "3": "robots_disallowed"}
+    assert robots.hits("/private/doc") == []             # robots.txt was obeyed
+    probes = [h.path for h in catch_all.hits() if h.path not in ("/robots.txt",
+                                                                 "/2025/01/ceasefire-plan")]
+    assert len(probes) <= 2                               # one random-path probe (+ home) per host
