@@ -95,11 +95,13 @@ def _changed_only(citations, base_path: str):
 @click.option("--archive-all", is_flag=True, help="archive pages that say noarchive too")
 @click.option("--lookup-archives/--no-lookup-archives", default=True,
               help="look up archived copies (Memento) for failing citations")
+@click.option("--save", is_flag=True,
+              help="ask Save Page Now to capture healthy citations (slow, rate limited)")
 @click.option("--lock-wait", type=float, default=0.0, show_default=True,
               help="seconds to wait for another check holding the store")
 @click.option("--progress/--no-progress", default=None, help="progress bar (default: on a TTY)")
 def check(registry, fmt, output, refresh, resume, base_registry, archive, archive_all,
-          lookup_archives, lock_wait, progress, **params):
+          lookup_archives, save, lock_wait, progress, **params):
     """Fetch every cited URL politely, judge each citation, record the run, apply the policy.
 
     Exit codes: 0 policy holds, 1 policy violated, 2 usage or input error,
@@ -118,7 +120,8 @@ def check(registry, fmt, output, refresh, resume, base_registry, archive, archiv
         click.echo(f"--changed-only: {len(citations)} citation(s) added or changed", err=True)
     code = run_from_cli(settings, citations, registry=registry, fmt=fmt, output=output,
                         refresh=refresh, resume=resume, archive=archive, archive_all=archive_all,
-                        lookup_archives=lookup_archives, lock_wait=lock_wait, progress=progress)
+                        lookup_archives=lookup_archives, save=save, lock_wait=lock_wait,
+                        progress=progress)
     sys.exit(code)
 
 

@@ -7,6 +7,7 @@ check.py so the library's check loop stays free of output and exit codes.
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 import os
 import signal
 from pathlib import Path
@@ -47,7 +48,7 @@ def check_options(s: Mapping[str, Any], *, refresh: bool, resume: bool, archive:
 
 def run_from_cli(s: Mapping[str, Any], citations: list[Citation], *, registry: str, fmt: str,
                  output: str | None, refresh: bool, resume: bool, archive: bool,
-                 archive_all: bool, lookup_archives: bool, lock_wait: float,
+                 archive_all: bool, lookup_archives: bool, lock_wait: float, save: bool,
                  progress: bool | None) -> int:
     fail_on = parse_fail_on(s["fail_on"])
     opts = check_options(s, refresh=refresh, resume=resume, archive=archive, archive_all=archive_all)
@@ -69,8 +70,8 @@ def run_from_cli(s: Mapping[str, Any], citations: list[Citation], *, registry: s
         if outcome.state == "inconclusive":
             click.echo(console.inconclusive_line(len({c.url for c in citations})), err=True)
             return EXIT_INCONCLUSIVE
-        if lookup_archives:
-            asyncio.run(_lookup_archives(db, outcome.run_id, s))
+        if lookup_archives or save:
+            asyncio.run(_archives(db, outcome.run_id, s, lookup=lookup_archives, save=save))
         summary = store.build_summary(db, outcome.run_id)
         assert summary is not None
         return _finish(summary, fail_on, fmt, output)
@@ -94,19 +95,29 @@ async def _run(db, citations, opts, registry, settings, bar):
             loop.remove_signal_handler(sig)
 
 
-async def _lookup_archives(db, run_id: int, s: Mapping[str, Any]) -> None:
-    """Archived copies for this run's failing citations; an unreachable archive is only a note."""
+async def _archives(db, run_id: int, s: Mapping[str, Any], *, lookup: bool, save: bool) -> None:
+    """Archived copies for failing citations, and optionally fresh captures of healthy ones.
+
+    An unreachable archive is a note on stderr, never a failure of the run.
+    """
     summary = store.build_summary(db, run_id)
-    items = [(r.citation, r.verdict) for r in summary.rows if memento.needs_archive(r.verdict)]
-    if not items:
-        return
+    assert summary is not None
+    failing = [(r.citation, r.verdict) for r in summary.rows if memento.needs_archive(r.verdict)]
+    healthy = [(r.citation, r.verdict) for r in summary.rows if r.verdict.status.is_ok]
     endpoint = s["archive_endpoint"]
-    kind = "availability" if "available" in endpoint else "cdx"
+    kind = next((k for k, url in memento.DEFAULT_ENDPOINTS.items() if url == endpoint),
+                "availability" if "available" in endpoint else "cdx")
     async with httpx.AsyncClient(timeout=20, headers={"User-Agent": s["user_agent"]}) as client:
-        found = await memento.lookup_failing(db, items, client, endpoint=endpoint, kind=kind,
-                                             user_agent=s["user_agent"])
-    click.echo(f"archive lookup: {len(found)} of {len(items)} failing citation(s) have an "
-               f"archived copy", err=True)
+        if lookup and failing:
+            found = await memento.lookup_failing(db, failing, client, endpoint=endpoint,
+                                                 kind=kind, user_agent=s["user_agent"])
+            click.echo(f"archive lookup: {len(found)} of {len(failing)} failing citation(s) "
+                       f"have an archived copy", err=True)
+        if save and healthy:
+            saved = await memento.save_healthy(client, healthy, user_agent=s["user_agent"])
+            counts = Counter(x.status.value for x in saved)
+            click.echo("save page now: " + ", ".join(f"{k} {n}" for k, n in counts.items()),
+                       err=True)
 
 
 def _finish(summary: Summary, fail_on, fmt: str, output: str | None) -> int:
