@@ -105,10 +105,11 @@ class Fetcher:
 
     async def __aenter__(self) -> "Fetcher":
         c = self.config
+        self._transport = PerHostTransport(c.per_host)
         timeout = httpx.Timeout(connect=c.connect_timeout, read=c.read_timeout,
                                 write=c.read_timeout, pool=None)
         self._client = httpx.AsyncClient(
-            timeout=timeout, transport=PerHostTransport(c.per_host), follow_redirects=False,
+            timeout=timeout, transport=self._transport, follow_redirects=False,
             trust_env=False,
             headers={"User-Agent": c.user_agent, "Accept-Encoding": ACCEPT_ENCODING})
         self.gates = HostGates(c.concurrency, c.per_host, c.delay)
@@ -125,6 +126,7 @@ class Fetcher:
     async def fetch(self, url: str, *, retries: int | None = None, first_attempt: int = 1
                     ) -> Fetched:
         """One URL through its host's gate, retries and caps. Never raises."""
+        self.client                     # misuse outside `async with` raises, once, here
         tries = self.config.max_retries if retries is None else retries
         counter = iter(range(first_attempt, first_attempt + tries + 1))
 
@@ -192,6 +194,10 @@ class Fetcher:
         """Each unique URL once, one lane per host, yielding results as they finish."""
         from crawler.fetch_lanes import run_lanes
         return run_lanes(self, urls)
+
+    async def release_host(self, url: str) -> None:
+        """Drop the idle connections to url's host (its lane is finished)."""
+        await self._transport.release(url)
 
     @property
     def client(self) -> httpx.AsyncClient:

@@ -99,7 +99,8 @@ class Chain:
                                retry_after=round(gate.blocked_for(), 1))
         if not self.cfg.allow_private:
             port = parts.port or (443 if parts.scheme.lower() == "https" else 80)
-            bad = await netguard.forbidden_address(parts.hostname, port)
+            async with asyncio.timeout(self.cfg.connect_timeout):   # resolvers can hang
+                bad = await netguard.forbidden_address(parts.hostname, port)
             if bad:
                 return self.failed(Status.PRIVATE_ADDRESS, f"{parts.hostname} resolves to {bad}")
         if self.cfg.respect_robots and not self.for_robots:

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 __all__ = ["run_lanes"]
 
 Emit = Callable[[Fetched], None]
+LANES_PER_SLOT = 4        # open lanes per global slot (see _pass)
 
 
 async def run_lanes(fetcher: "Fetcher", urls: Iterable[str]) -> AsyncIterator[Fetched]:
@@ -64,17 +65,31 @@ async def _run(fetcher: "Fetcher", urls: list[str], out: asyncio.Queue[Fetched |
 
 async def _pass(fetcher: "Fetcher", work: list[tuple[str, int]], emit: Emit,
                 retries: int | None = None) -> None:
-    """Run every host's lane concurrently; `work` is (url, attempts already made)."""
+    """Run every host's lane; `work` is (url, attempts already made).
+
+    At most LANES_PER_SLOT x concurrency lanes are open at once: enough that
+    hosts waiting out their interval never starve the global limit, few
+    enough that thousands of hosts do not mean thousands of idle sockets.
+    """
     lanes: dict[str, deque[tuple[str, int]]] = {}
     for url, done in work:
         lanes.setdefault(host_key(url), deque()).append((url, done))
+    open_lanes = asyncio.Semaphore(LANES_PER_SLOT * fetcher.config.concurrency)
+    async with asyncio.TaskGroup() as tg:
+        for key, queue in lanes.items():
+            tg.create_task(_lane(fetcher, key, queue, emit, retries, open_lanes))
 
-    async def lane(queue: deque[tuple[str, int]]) -> None:
+
+async def _lane(fetcher: "Fetcher", key: str, queue: deque[tuple[str, int]], emit: Emit,
+                retries: int | None, open_lanes: asyncio.Semaphore) -> None:
+    """One host's queue, walked by per_host workers; its connections closed at the end."""
+    async def worker() -> None:
         while queue:                          # bounded: each pop removes one URL
             url, done = queue.popleft()
             emit(await fetcher.fetch(url, retries=retries, first_attempt=done + 1))
 
-    async with asyncio.TaskGroup() as tg:
-        for queue in lanes.values():
+    async with open_lanes:
+        async with asyncio.TaskGroup() as tg:
             for _ in range(min(fetcher.config.per_host, len(queue))):
-                tg.create_task(lane(queue))
+                tg.create_task(worker())
+        await fetcher.release_host(key)

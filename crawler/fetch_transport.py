@@ -41,6 +41,12 @@ class PerHostTransport(httpx.AsyncBaseTransport):
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         return await self._pool(request.url).handle_async_request(request)
 
+    async def release(self, url: str) -> None:
+        """Close one host's pool (its lane is done) so idle sockets do not pile up."""
+        pool = self._pools.pop(host_key(url), None)
+        if pool is not None:
+            await pool.aclose()
+
     async def aclose(self) -> None:
         pools, self._pools = list(self._pools.values()), {}
         for pool in pools:

@@ -362,3 +362,21 @@ def test_dns_and_tls_causes_are_found_in_the_chain():
                 raise httpx.ConnectError(str(inner)) from inner
         except httpx.ConnectError as exc:
             assert classify(exc)[0] is status
+
+
+def test_unresolvable_name_is_dns_error():
+    r = fetch_one("http://no-such-host.invalid/", allow_private=False, max_retries=0)
+    assert r.outcome is Status.DNS_ERROR
+
+
+def test_fetch_outside_the_context_manager_is_a_usage_error():
+    with pytest.raises(RuntimeError):
+        asyncio.run(Fetcher(QUICK).fetch("http://127.0.0.1/"))
+
+
+def test_many_hosts_more_than_open_lanes(web):
+    sites = [web() for _ in range(5)]
+    urls = [s.page(f"/p{i}") for s in sites for i in range(2)]
+    results = fetch_many(urls, concurrency=1, respect_robots=False)   # 4 lanes open at most
+    assert sorted(r.url for r in results) == sorted(urls)
+    assert all(r.status_code == 200 for r in results)
