@@ -33,7 +33,7 @@ BIN = Path(sys.executable).parent
 HOSTS, PAGES, LATENCY, PER_HOST, REPEAT = 10, 5000, 0.02, 8, 3
 SKIP_POLITE = bool(os.environ.get("BENCH_SKIP_POLITE"))
 POLITE_URLS, POLITE_DELAY = 200, 1.0
-TOLERANCE = 0.0        # seconds of slack before a short gap counts as a violation: none
+TOLERANCE = 0.005      # seconds: a second, lenient count forgives this much clock/arrival jitter
 
 
 @dataclass
@@ -45,9 +45,11 @@ class Run:
     cpu_s: float
     peak_rss_mb: float
     ok: int
-    violations: int = 0
+    violations: int = 0                # gaps shorter than the delay, strictly
+    lenient_violations: int = 0        # gaps shorter than the delay by more than TOLERANCE
     min_gap_s: float = 0.0
-    lower_bound_s: float = 0.0
+    lower_bound_s: float = 0.0         # (busiest host's URLs - 1) x delay
+    server_bound_s: float = 0.0        # (busiest host's requests seen, robots.txt incl. - 1) x delay
 
     @property
     def urls_per_s(self) -> float:
@@ -95,11 +97,14 @@ def write_urls(farm: Farm, per_host: int, path: Path) -> list[str]:
     return urls
 
 
-def politeness(farm: Farm, delay: float) -> tuple[int, float]:
-    """(gaps shorter than delay, shortest gap) over every host's arrival log."""
-    gaps = [b - a for times in farm.arrivals.values()
-            for a, b in zip(sorted(times), sorted(times)[1:])]
-    return sum(g < delay - TOLERANCE for g in gaps), min(gaps) if gaps else 0.0
+def politeness(farm: Farm, delay: float) -> tuple[int, int, float, float]:
+    """(strict violations, lenient violations, shortest gap, bound from requests seen)."""
+    logs = [sorted(times) for times in farm.arrivals.values()]
+    gaps = [b - a for times in logs for a, b in zip(times, times[1:])]
+    strict = sum(g < delay for g in gaps)
+    lenient = sum(g < delay - TOLERANCE for g in gaps)
+    busiest = max((len(t) for t in logs), default=1)
+    return strict, lenient, min(gaps, default=0.0), (busiest - 1) * delay
 
 
 def throughput(farm: Farm, work: Path) -> list[Run]:
@@ -123,9 +128,10 @@ def polite(farm: Farm, work: Path) -> list[Run]:
     for tool, make in (("ours", ours_cmd), ("lychee", lychee_cmd)):
         farm.reset()
         wall, cpu, rss, out = measure(make(str(urlfile), 16, 1, POLITE_DELAY))
-        bad, gap = politeness(farm, POLITE_DELAY)
+        strict, lenient, gap, seen_bound = politeness(farm, POLITE_DELAY)
         runs.append(Run(tool, "politeness", POLITE_URLS, wall, cpu, rss, ok_count(tool, out),
-                        violations=bad, min_gap_s=gap, lower_bound_s=bound))
+                        violations=strict, lenient_violations=lenient, min_gap_s=gap,
+                        lower_bound_s=bound, server_bound_s=seen_bound))
     return runs
 
 
@@ -153,14 +159,18 @@ def table(tp: list[Run], pol: list[Run]) -> str:
                      f"{m.peak_rss_mb:.0f} | {m.ok}/{m.urls} | {each} |")
     lines += ["", f"## Politeness: {POLITE_URLS} URLs, {HOSTS} hosts, delay {POLITE_DELAY:.0f} s, "
               "1 in flight per host", "",
-              "| tool | wall s | lower bound s | wall / bound | violations (server-side) "
-              "| shortest gap s | ok |", "|---|---|---|---|---|---|---|"]
+              "| tool | wall s | bound s (URLs) | wall / bound | bound s (requests seen) "
+              f"| wall / that | violations, strict | violations, > {TOLERANCE * 1000:.0f} ms short "
+              "| shortest gap s | ok |", "|---|---|---|---|---|---|---|---|---|---|"]
     for r in pol:
         lines.append(f"| {r.tool} | {r.wall_s:.1f} | {r.lower_bound_s:.0f} | "
-                     f"{r.wall_s / r.lower_bound_s:.2f} | {r.violations} | {r.min_gap_s:.3f} "
-                     f"| {r.ok}/{r.urls} |")
-    lines += ["", "ours fetches /robots.txt once per host (answered 404 here), one request more "
-              "per host than lychee, which does not read robots.txt.", ""]
+                     f"{r.wall_s / r.lower_bound_s:.2f} | {r.server_bound_s:.0f} | "
+                     f"{r.wall_s / r.server_bound_s:.2f} | {r.violations} | "
+                     f"{r.lenient_violations} | {r.min_gap_s:.3f} | {r.ok}/{r.urls} |")
+    lines += ["", "Violations are gaps between two requests to one host, from the server's "
+              "arrival times, shorter than the delay. ours fetches /robots.txt once per host "
+              "(answered 404 here): one request more per host than lychee, which does not read "
+              "robots.txt; 'requests seen' counts it.", ""]
     return "\n".join(lines)
 
 
