@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 import os
 import platform
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -25,7 +24,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from fixture_server import Farm  # noqa: E402
+import itertools
+
+from fixture_server import Farm
 
 HERE = Path(__file__).parent
 OUT = HERE / "out"
@@ -100,7 +101,7 @@ def write_urls(farm: Farm, per_host: int, path: Path) -> list[str]:
 def politeness(farm: Farm, delay: float) -> tuple[int, int, float, float]:
     """(strict violations, lenient violations, shortest gap, bound from requests seen)."""
     logs = [sorted(times) for times in farm.arrivals.values()]
-    gaps = [b - a for times in logs for a, b in zip(times, times[1:])]
+    gaps = [b - a for times in logs for a, b in itertools.pairwise(times)]
     strict = sum(g < delay for g in gaps)
     lenient = sum(g < delay - TOLERANCE for g in gaps)
     busiest = max((len(t) for t in logs), default=1)
@@ -141,7 +142,8 @@ def median_run(runs: list[Run], tool: str) -> Run:
 
 
 def machine() -> str:
-    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo")
+    cpu = next((line.split(":", 1)[1].strip()
+                for line in Path("/proc/cpuinfo").read_text().splitlines()
                 if line.startswith("model name")), platform.processor())
     return f"{os.cpu_count()} CPUs ({cpu}), Python {platform.python_version()}"
 

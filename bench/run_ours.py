@@ -10,12 +10,13 @@ import asyncio
 import collections
 import json
 import sys
+from pathlib import Path
 
 from crawler.fetch import FetchConfig, Fetcher
 
 
 async def main(path: str, concurrency: int, per_host: int, delay: float) -> dict[str, int]:
-    urls = open(path).read().split()
+    urls = Path(path).read_text().split()
     config = FetchConfig(concurrency=concurrency, per_host=per_host, delay=delay,
                          allow_private=True, cache_dir=None)
     counts: collections.Counter[str] = collections.Counter()

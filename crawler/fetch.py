@@ -1,33 +1,50 @@
 """The fetch engine: URL -> Fetched, politely, within hard caps, never raising.
 
-One `httpx.AsyncClient` per `Fetcher`. Every request (page, redirect hop,
+One `httpx.AsyncClient` per `Fetcher` (with one small connection pool per
+host behind it, fetch_transport.py). Every request (page, redirect hop,
 robots.txt) goes through its host's gate (hosts.py), so per-host limits hold
 whichever task asks. One *attempt* is a whole redirect chain followed by hand
-(each hop is checked for scheme, private address, robots and loops); tenacity
-repeats attempts on transient failures. Scheduling of many URLs lives in
-fetch_lanes.py.
+(fetch_hops.py: each hop checked for scheme, private address, robots and
+loops); tenacity repeats attempts on transient failures; the exception ->
+Status table is fetch_errors.py, the only place that knows exception classes.
+Scheduling many URLs (lanes per host, the last pass) is fetch_lanes.py.
 
 Choices callers rely on:
   * A 304 answer to our conditional request is presented as the cached 200
-    (status_code=200, body from cache/, from_cache=True); the Attempt records 304.
+    (status_code=200, cached headers and body, from_cache=True); the Attempt
+    records 304.
   * 429 after retries are exhausted comes back as an answer (status_code=429,
     outcome=None); verify maps 429 to blocked. A Retry-After beyond the cap
-    ends the URL at once with outcome=BLOCKED and retry_after set, and blocks
-    the host's other URLs for the rest of the run (no request is sent).
+    ends the URL at once (status_code=429, outcome=BLOCKED, retry_after set)
+    and blocks the host's other URLs for the run without sending them.
+  * robots.txt unreachable (no HTTP answer): the host's URLs are not fetched
+    and end with that transport outcome (connection_error, timeout, ...);
+    robots.txt 5xx: robots_disallowed.
   * on_attempt sees every attempt, including ones refused before any request
-    (robots_disallowed, private_address, invalid_url; status_code 0).
+    (robots_disallowed, private_address, invalid_url; status_code 0), but not
+    robots.txt fetches. An exception raised by on_attempt is not swallowed.
+  * body is always decoded (gzip/deflate undone, capped after decoding);
+    headers are the server's, lower-case, so content-encoding may still say gzip.
+  * elapsed_ms is time on the wire; waiting for a host's turn is not counted.
+  * trust_env=False: no proxies from the environment (the SSRF check looks at
+    the address actually connected to, which a proxy would hide).
 """
 
 from __future__ import annotations
 
-import asyncio
-import time
+from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import AsyncIterator, Callable, Iterable
+from typing import Self
 
 import httpx
-from tenacity import AsyncRetrying, retry_if_result, stop_after_attempt, wait_exponential_jitter
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_result,
+    stop_after_attempt,
+    wait_exponential_jitter,
+)
 
 from crawler import USER_AGENT
 from crawler.cache import Cache
@@ -39,7 +56,7 @@ from crawler.hosts import HostGates
 from crawler.model import Attempt, Fetched, Status, isonow
 from crawler.robots import RobotsCache, product_token
 
-__all__ = ["FetchConfig", "Fetcher", "network_down", "classify", "should_retry"]
+__all__ = ["FetchConfig", "Fetcher", "classify", "network_down", "should_retry"]
 
 
 @dataclass(frozen=True)
@@ -102,10 +119,10 @@ class Fetcher:
         self.robots: RobotsCache | None = None
         self.cache = Cache(self.config.cache_dir) if self.config.cache_dir else None
         self.token = product_token(self.config.user_agent)
+        self._transport = PerHostTransport(self.config.per_host)
 
-    async def __aenter__(self) -> "Fetcher":
+    async def __aenter__(self) -> Self:
         c = self.config
-        self._transport = PerHostTransport(c.per_host)
         timeout = httpx.Timeout(connect=c.connect_timeout, read=c.read_timeout,
                                 write=c.read_timeout, pool=None)
         self._client = httpx.AsyncClient(
@@ -126,7 +143,7 @@ class Fetcher:
     async def fetch(self, url: str, *, retries: int | None = None, first_attempt: int = 1
                     ) -> Fetched:
         """One URL through its host's gate, retries and caps. Never raises."""
-        self.client                     # misuse outside `async with` raises, once, here
+        self._require_open()
         tries = self.config.max_retries if retries is None else retries
         counter = iter(range(first_attempt, first_attempt + tries + 1))
 
@@ -141,15 +158,14 @@ class Fetcher:
         result: Fetched = await retrying(attempt)
         return result
 
-    def _wait(self, state: object) -> float:
+    def _wait(self, state: RetryCallState) -> float:
         """Seconds before the next attempt: exponential backoff with jitter.
 
         A Retry-After within the cap already paused the host gate, so no extra
         wait. A 429 without one backs off the whole host, not just this URL:
         rate limits are per site.
         """
-        outcome = getattr(state, "outcome", None)
-        result = outcome.result() if outcome is not None else None
+        result = state.outcome.result() if state.outcome is not None else None
         if isinstance(result, Fetched) and result.retry_after is not None:
             return 0.0
         base = self.config.backoff_base
@@ -159,18 +175,22 @@ class Fetcher:
         return wait
 
     async def _attempt(self, url: str, number: int) -> Fetched:
-        """One attempt = one redirect chain. The only broad catch is here, via classify()."""
-        started, t0 = isonow(), time.monotonic()
+        """One attempt = one redirect chain, reported to on_attempt."""
+        started = isonow()
         chain = Chain(self, url)
-        try:
-            result = await chain.run()
-        except Exception as exc:       # errors are values: see fetch_errors._TABLE
-            status, detail = classify(exc)
-            result = chain.failed(status, detail)
+        result = await self._run(chain)
         result = replace(result, attempts=number, fetched_at=started,
-                         elapsed_ms=int((time.monotonic() - t0) * 1000))
+                         elapsed_ms=chain.network_ms)
         self._report(result, number, started, chain.status_seen)
         return result
+
+    async def _run(self, chain: Chain) -> Fetched:
+        """The only broad catch: whatever the chain raised becomes a value via classify()."""
+        try:
+            return await chain.run()
+        except Exception as exc:  # noqa: BLE001 -- errors are values; table: fetch_errors._TABLE
+            status, detail = classify(exc)
+            return chain.failed(status, detail)
 
     def _report(self, r: Fetched, number: int, started: str, status_seen: int) -> None:
         if self.on_attempt is None:
@@ -182,12 +202,7 @@ class Fetcher:
 
     async def _fetch_robots(self, url: str) -> Fetched:
         """robots.txt: same gate and caps, no retries, no robots check, not reported."""
-        chain = Chain(self, url, for_robots=True)
-        try:
-            return await chain.run()
-        except Exception as exc:
-            status, detail = classify(exc)
-            return chain.failed(status, detail)
+        return await self._run(Chain(self, url, for_robots=True))
 
     # -- many URLs --------------------------------------------------------------
     def fetch_all(self, urls: Iterable[str]) -> AsyncIterator[Fetched]:
@@ -199,8 +214,13 @@ class Fetcher:
         """Drop the idle connections to url's host (its lane is finished)."""
         await self._transport.release(url)
 
-    @property
-    def client(self) -> httpx.AsyncClient:
+    def _require_open(self) -> None:
+        """Using a Fetcher outside `async with` is a programming error: raise, don't hide it."""
         if self._client is None:
             raise RuntimeError("use `async with Fetcher(...)` before fetching")
+
+    @property
+    def client(self) -> httpx.AsyncClient:
+        self._require_open()
+        assert self._client is not None
         return self._client

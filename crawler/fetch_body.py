@@ -14,7 +14,7 @@ from typing import Protocol
 
 import httpx
 
-__all__ = ["read_capped", "ACCEPT_ENCODING"]
+__all__ = ["ACCEPT_ENCODING", "read_capped"]
 
 ACCEPT_ENCODING = "gzip, deflate"
 

@@ -16,7 +16,7 @@ import httpx
 
 from crawler.model import Status
 
-__all__ = ["classify", "RETRY_STATUS_CODES"]
+__all__ = ["RETRY_STATUS_CODES", "classify"]
 
 RETRY_STATUS_CODES = frozenset({429, 500, 502, 503, 504})
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import time
+from dataclasses import replace
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
@@ -20,6 +21,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from crawler import netguard
+from crawler.cache import Entry
 from crawler.fetch_body import read_capped
 from crawler.hosts import HostGate
 from crawler.model import Fetched, Hop, Status
@@ -28,7 +30,7 @@ from crawler.robots import ROBOTS_MAX_BYTES
 if TYPE_CHECKING:
     from crawler.fetch import Fetcher
 
-__all__ = ["Chain", "parse_retry_after", "REDIRECT_CODES"]
+__all__ = ["REDIRECT_CODES", "Chain", "parse_retry_after"]
 
 REDIRECT_CODES = frozenset({301, 302, 303, 307, 308})
 REDIRECT_BODY_MAX = 64 * 1024       # read (and drop) so the connection can be reused
@@ -49,14 +51,14 @@ def parse_retry_after(value: str | None) -> float | None:
     except (TypeError, ValueError, IndexError):
         return None
     if when.tzinfo is None:
-        when = when.replace(tzinfo=dt.timezone.utc)
-    return max(0.0, (when - dt.datetime.now(dt.timezone.utc)).total_seconds())
+        when = when.replace(tzinfo=dt.UTC)
+    return max(0.0, (when - dt.datetime.now(dt.UTC)).total_seconds())
 
 
 class Chain:
     """State of one attempt: the URL asked for, the hop we are at, what we have seen."""
 
-    def __init__(self, fetcher: "Fetcher", url: str, for_robots: bool = False):
+    def __init__(self, fetcher: Fetcher, url: str, for_robots: bool = False):
         self.f = fetcher
         self.cfg = fetcher.config
         self.url = url
@@ -67,9 +69,14 @@ class Chain:
         self.remote = ""
         self.budget = self.cfg.total_timeout
 
-    def failed(self, status: Status, detail: str, **extra: object) -> Fetched:
+    @property
+    def network_ms(self) -> int:
+        """Time spent on the wire for this attempt (gate waits are politeness, not latency)."""
+        return int((self.cfg.total_timeout - self.budget) * 1000)
+
+    def failed(self, status: Status, detail: str, retry_after: float | None = None) -> Fetched:
         return Fetched(self.url, final_url=self.current, hops=tuple(self.hops), outcome=status,
-                       error=detail, remote_addr=self.remote, **extra)  # type: ignore[arg-type]
+                       error=detail, remote_addr=self.remote, retry_after=retry_after)
 
     async def run(self) -> Fetched:
         seen: set[str] = set()
@@ -122,7 +129,7 @@ class Chain:
     async def _hop(self, url: str) -> tuple[Fetched, str | None]:
         """One request through the host's gate; (result, redirect target or None)."""
         assert self.f.gates is not None
-        cached = None
+        cached: tuple[Entry, bytes] | None = None
         headers: dict[str, str] = {}
         if self.f.cache is not None and not self.for_robots:
             cached = self.f.cache.lookup(url)
@@ -142,7 +149,8 @@ class Chain:
                 self.budget -= time.monotonic() - t0
 
     async def _answer(self, url: str, resp: httpx.Response, gate: HostGate,
-                      cached: tuple | None) -> tuple[Fetched, str | None]:
+                      cached: tuple[Entry, bytes] | None) -> tuple[Fetched, str | None]:
+        """Turn one response into (result, redirect target or None); reads the capped body."""
         code = self.status_seen = resp.status_code
         stream = resp.extensions.get("network_stream")
         addr = stream.get_extra_info("server_addr") if stream is not None else None
@@ -150,25 +158,30 @@ class Chain:
         if not self.cfg.allow_private and netguard.check_connected(addr):
             return self.failed(Status.PRIVATE_ADDRESS, f"connected to {self.remote}"), None
         headers = {k.lower(): v for k, v in resp.headers.items()}
-        base = dict(url=self.url, final_url=url, status_code=code, hops=tuple(self.hops),
-                    headers=headers, remote_addr=self.remote)
+        base = Fetched(self.url, final_url=url, status_code=code, hops=tuple(self.hops),
+                       headers=headers, remote_addr=self.remote)
         if code in REDIRECT_CODES and headers.get("location"):
             await read_capped(resp, REDIRECT_BODY_MAX)
-            return Fetched(**base), str(resp.url.join(headers["location"]))  # type: ignore[arg-type]
-        if code == 304 and cached is not None:
+            return base, str(resp.url.join(headers["location"]))
+        if code == 304 and cached is not None:      # presented as the cached 200
             entry, body = cached
-            return Fetched(**{**base, "status_code": 200, "headers": entry.headers},  # type: ignore[arg-type]
-                           body=body, from_cache=True), None
-        retry_after = self._retry_after(code, headers, gate)
+            return replace(base, status_code=200, headers=entry.headers, body=body,
+                           from_cache=True), None
+        return await self._final(url, resp, base, gate), None
+
+    async def _final(self, url: str, resp: httpx.Response, base: Fetched,
+                     gate: HostGate) -> Fetched:
+        retry_after = self._retry_after(base.status_code, base.headers, gate)
         cap = min(self.cfg.max_bytes, ROBOTS_MAX_BYTES) if self.for_robots else self.cfg.max_bytes
         body, truncated = await read_capped(resp, cap)
-        if code == 200 and not truncated and self.f.cache is not None and not self.for_robots:
-            self.f.cache.store(url, headers, body)
-        blocked = retry_after is not None and retry_after > self.cfg.retry_after_cap
-        return Fetched(**base, body=body, truncated=truncated,  # type: ignore[arg-type]
-                       retry_after=retry_after, outcome=Status.BLOCKED if blocked else None,
-                       error=f"Retry-After {retry_after:.0f} s is over the cap" if blocked else ""
-                       ), None
+        if (base.status_code == 200 and not truncated and self.f.cache is not None
+                and not self.for_robots):
+            self.f.cache.store(url, base.headers, body)
+        result = replace(base, body=body, truncated=truncated, retry_after=retry_after)
+        if retry_after is not None and retry_after > self.cfg.retry_after_cap:
+            return replace(result, outcome=Status.BLOCKED,
+                           error=f"Retry-After {retry_after:.0f} s is over the cap")
+        return result
 
     def _retry_after(self, code: int, headers: dict[str, str], gate: HostGate) -> float | None:
         """Obey Retry-After: pause the whole host, or block it when beyond the cap."""

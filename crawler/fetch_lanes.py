@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import suppress
-from typing import TYPE_CHECKING, AsyncIterator, Callable, Iterable
+from typing import TYPE_CHECKING
 
 from crawler.hosts import host_key
 from crawler.model import Fetched
@@ -28,7 +29,7 @@ Emit = Callable[[Fetched], None]
 LANES_PER_SLOT = 4        # open lanes per global slot (see _pass)
 
 
-async def run_lanes(fetcher: "Fetcher", urls: Iterable[str]) -> AsyncIterator[Fetched]:
+async def run_lanes(fetcher: Fetcher, urls: Iterable[str]) -> AsyncIterator[Fetched]:
     """Yield one Fetched per unique URL, as each finishes."""
     unique = list(dict.fromkeys(urls))
     out: asyncio.Queue[Fetched | None] = asyncio.Queue()
@@ -47,7 +48,7 @@ async def run_lanes(fetcher: "Fetcher", urls: Iterable[str]) -> AsyncIterator[Fe
                 await runner
 
 
-async def _run(fetcher: "Fetcher", urls: list[str], out: asyncio.Queue[Fetched | None]) -> None:
+async def _run(fetcher: Fetcher, urls: list[str], out: asyncio.Queue[Fetched | None]) -> None:
     from crawler.fetch import should_retry
     cap = fetcher.config.retry_after_cap
     held: list[Fetched] = []
@@ -63,7 +64,7 @@ async def _run(fetcher: "Fetcher", urls: list[str], out: asyncio.Queue[Fetched |
         out.put_nowait(None)
 
 
-async def _pass(fetcher: "Fetcher", work: list[tuple[str, int]], emit: Emit,
+async def _pass(fetcher: Fetcher, work: list[tuple[str, int]], emit: Emit,
                 retries: int | None = None) -> None:
     """Run every host's lane; `work` is (url, attempts already made).
 
@@ -80,7 +81,7 @@ async def _pass(fetcher: "Fetcher", work: list[tuple[str, int]], emit: Emit,
             tg.create_task(_lane(fetcher, key, queue, emit, retries, open_lanes))
 
 
-async def _lane(fetcher: "Fetcher", key: str, queue: deque[tuple[str, int]], emit: Emit,
+async def _lane(fetcher: Fetcher, key: str, queue: deque[tuple[str, int]], emit: Emit,
                 retries: int | None, open_lanes: asyncio.Semaphore) -> None:
     """One host's queue, walked by per_host workers; its connections closed at the end."""
     async def worker() -> None:

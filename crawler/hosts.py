@@ -18,11 +18,11 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import AsyncIterator
 from urllib.parse import urlsplit
 
-__all__ = ["HostGate", "HostGates", "host_key", "CRAWL_DELAY_CAP"]
+__all__ = ["CRAWL_DELAY_CAP", "HostGate", "HostGates", "host_key"]
 
 CRAWL_DELAY_CAP = 30.0      # seconds; a robots.txt Crawl-delay above this is read as this
 

@@ -15,7 +15,7 @@ import asyncio
 import ipaddress
 import socket
 
-__all__ = ["is_forbidden", "resolve", "forbidden_address", "check_connected"]
+__all__ = ["check_connected", "forbidden_address", "is_forbidden", "resolve"]
 
 
 def is_forbidden(ip: str) -> bool:
@@ -37,7 +37,7 @@ async def resolve(host: str, port: int) -> list[str]:
     except ValueError:
         pass
     infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    return [info[4][0] for info in infos]
+    return [str(info[4][0]) for info in infos]
 
 
 async def forbidden_address(host: str, port: int) -> str | None:

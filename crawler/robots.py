@@ -15,15 +15,15 @@ through the same host gate, caps and SSRF checks as any page.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Awaitable, Callable
 
 from protego import Protego
 
 from crawler.hosts import host_key
 from crawler.model import Fetched, Status
 
-__all__ = ["RobotsPolicy", "RobotsCache", "ROBOTS_MAX_BYTES", "product_token"]
+__all__ = ["ROBOTS_MAX_BYTES", "RobotsCache", "RobotsPolicy", "product_token"]
 
 ROBOTS_MAX_BYTES = 500 * 1024      # RFC 9309 2.5: parse at least 500 KiB
 

@@ -16,9 +16,10 @@ from __future__ import annotations
 import gzip
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Callable, Union
+from typing import Union
 
 
 @dataclass
@@ -50,7 +51,7 @@ def html_page(title: str = "", body: str = "", head: str = "", charset: str = "u
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
-    server: "_Server"
+    server: _Server
 
     def log_message(self, *args: object) -> None:   # keep test output clean
         pass
@@ -98,7 +99,7 @@ class _Handler(BaseHTTPRequestHandler):
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
-    site: "Site"
+    site: Site
 
     def handle_error(self, request: object, client_address: object) -> None:
         """A client that hangs up mid-exchange (caps, timeouts) is expected, not news."""

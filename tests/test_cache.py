@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 
+from test_fetch import fetch_one
+
 from crawler.cache import Cache
 from crawler.model import Attempt
-from test_fetch import fetch_one
 
 
 def two_runs(url: str, cache_dir, **kw):

@@ -9,12 +9,12 @@ from dataclasses import replace
 
 import httpx
 import pytest
+from server import Response
 
 from crawler import USER_AGENT, netguard
 from crawler.fetch import FetchConfig, Fetcher, classify, network_down
 from crawler.fetch_hops import parse_retry_after
 from crawler.model import Attempt, Fetched, Status
-from server import Response
 
 QUICK = FetchConfig(allow_private=True, delay=0.0, cache_dir=None, backoff_base=0.01,
                     max_retries=2, connect_timeout=1.0, read_timeout=2.0, total_timeout=5.0)

@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import threading
 import time
 
-from crawler.hosts import CRAWL_DELAY_CAP, HostGate, HostGates, host_key
 from server import Response
 from test_fetch import fetch_many, pages, run
+
+from crawler.hosts import CRAWL_DELAY_CAP, HostGate, HostGates, host_key
 
 SKEW = 0.0      # no slack: the gate counts from when the server has seen a request
 
 
 def gaps(hits) -> list[float]:
     times = sorted(h.t for h in hits)
-    return [b - a for a, b in zip(times, times[1:])]
+    return [b - a for a, b in itertools.pairwise(times)]
 
 
 def test_one_host_is_serialised_with_the_interval(web):

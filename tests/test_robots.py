@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import itertools
+
+from test_fetch import fetch_many, fetch_one
+
 from crawler.model import Fetched, Status
 from crawler.robots import RobotsPolicy, policy_from, product_token
-from test_fetch import fetch_many, fetch_one
 
 SKEW = 0.0      # see test_hosts.SKEW
 
@@ -40,7 +43,7 @@ def test_crawl_delay_raises_the_interval(web):
     fetch_many([site.page(f"/p{i}") for i in range(3)], delay=0.0)
     times = [h.t for h in site.hits()]
     assert len(times) == 4
-    assert min(b - a for a, b in zip(times, times[1:])) >= 0.3 - SKEW
+    assert min(b - a for a, b in itertools.pairwise(times)) >= 0.3 - SKEW
 
 
 def test_robots_5xx_disallows_everything_for_the_run(web):
