@@ -1,0 +1,335 @@
+"""An article (plain text, HTML or Markdown) -> its footnotes -> Citation fields.
+
+Why by structure, not by the seed's strings: the parser meets articles nobody has read.
+A footnote block is the numbered list whose items *look like citations* (a URL, a quoted
+title, a date); inside a footnote a field is found by its shape (「」 or “” around a title,
+『』 around an outlet, a date next to 参照/閲覧/accessed/retrieved is the access date).
+Positions are found on a folded copy of the text (full-width digits and punctuation made
+ASCII, one character for one) so every field is sliced out of the text exactly as written.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+from dataclasses import dataclass, replace
+
+from selectolax.lexbor import LexborHTMLParser, LexborNode
+
+from crawler.citefields import fields_of
+from crawler.model import Citation, RowError
+
+__all__ = [
+    "REQUIRED_FIELDS",
+    "Note",
+    "decode",
+    "detect_format",
+    "find_notes",
+    "parse_article",
+    "parse_footnote",
+]
+
+REQUIRED_FIELDS = ("title", "outlet", "published", "url", "accessed")
+
+
+@dataclass(frozen=True, slots=True)
+class Note:
+    """One footnote as the article shows it: its number, its text, link targets (HTML/Markdown)."""
+
+    number: str
+    text: str
+    links: tuple[str, ...] = ()
+
+
+# -- bytes and format ----------------------------------------------------------------------
+
+_CHARSET = re.compile(rb"""charset\s*=\s*["']?([A-Za-z0-9_.:-]+)""", re.IGNORECASE)
+_FALLBACK_ENCODINGS = ("cp932", "euc_jp")
+
+
+def decode(data: bytes) -> str:
+    """UTF-8 (BOM or not) first; else the charset the page declares; else Japanese legacy codecs."""
+    if data.startswith(codecs.BOM_UTF8):
+        return data[3:].decode("utf-8", "replace")
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return data.decode("utf-16", "replace")
+    declared = _CHARSET.search(data[:4096])
+    candidates = ["utf-8"] + ([declared.group(1).decode("ascii")] if declared else [])
+    for encoding in candidates + list(_FALLBACK_ENCODINGS):
+        try:
+            return data.decode(encoding)
+        except (UnicodeDecodeError, LookupError):
+            continue
+    return data.decode("utf-8", "replace")
+
+
+_HTML_DOC = re.compile(r"<!doctype\s+html|<html[\s>]|<body[\s>]", re.IGNORECASE)
+_HTML_TAG = re.compile(r"</(?:p|li|ol|ul|div|a|section|span|sup|h[1-6])>", re.IGNORECASE)
+_MD_DEF = re.compile(r"^ {0,3}\[\^([^\]\s]+)\]:[ \t]*(.*)$")
+_MD_SIGNS = re.compile(r"^ {0,3}\[\^[^\]\s]+\]:|^#{1,6} |\[[^\]\n]+\]\(https?://", re.MULTILINE)
+
+
+def detect_format(text: str) -> str:
+    """'html', 'markdown' or 'text', by content: a saved page can be called article.txt."""
+    if _HTML_DOC.search(text[:4096]) or len(_HTML_TAG.findall(text)) >= 2:
+        return "html"
+    return "markdown" if _MD_SIGNS.search(text) else "text"
+
+
+# -- text and Markdown blocks --------------------------------------------------------------
+
+_ITEM = re.compile(r"^([ \t\u3000]*)(?:[*\-•][ \t]+)?(?:"
+                   r"(\d{1,4})[.)．）]|[(（\[［](\d{1,4})[)）\]］]|注[ \t]*(\d{1,4})[.:：)）]?|\*(\d{1,4})\)?"
+                   r")[ \t\u3000]*(\S.*)$")
+_CITED = re.compile(r"https?://|「[^」]+」|“[^”]+”|『[^』]+』.*\d{4}|\d{4}\s*年.*(参照|閲覧)"
+                    r"|accessed|retrieved", re.IGNORECASE)
+
+
+@dataclass
+class _Item:
+    number: str
+    start: int              # line index of the item's first line
+    indent: int
+    lines: list[str]
+
+
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip(" \t\u3000"))
+
+
+def _numbered_blocks(lines: list[str]) -> list[list[_Item]]:
+    """Runs of list items numbered n, n+1, ...; a wrapped or indented line continues an item."""
+    blocks: list[list[_Item]] = []
+    block: list[_Item] = []
+    blank = False
+    for i, line in enumerate(lines):
+        m = _ITEM.match(line)
+        number = next((g for g in m.groups()[1:5] if g), "") if m else ""
+        if m and (not block or int(number) == int(block[-1].number) + 1):
+            block.append(_Item(number, i, _indent(line), [m.group(6)]))
+        elif m:
+            blocks.append(block)
+            block = [_Item(number, i, _indent(line), [m.group(6)])]
+        elif not line.strip():
+            blank = True
+            continue
+        elif block and (not blank or _indent(line) > block[-1].indent):
+            block[-1].lines.append(line.strip())
+        elif block:
+            blocks.append(block)
+            block = []
+        blank = False
+    return [b for b in blocks + [block] if b]
+
+
+def _score(texts: list[str]) -> int:
+    """How many items look like citations; 0 unless at least half of them do."""
+    cited = sum(1 for t in texts if _CITED.search(t))
+    return cited if cited * 2 >= len(texts) else 0
+
+
+def _best_block(lines: list[str], links: list[tuple[str, ...]] | None = None) -> list[Note]:
+    """The numbered block with the most citation-like items; the later one on a tie."""
+    best: list[Note] = []
+    best_score = 0
+    for block in _numbered_blocks(lines):
+        notes = [_item_note(item, links) for item in block]
+        score = _score([n.text for n in notes])
+        if score and score >= best_score:
+            best, best_score = notes, score
+    return best
+
+
+def _item_note(item: _Item, links: list[tuple[str, ...]] | None) -> Note:
+    found = links[item.start] if links else ()
+    return Note(item.number, " ".join(item.lines).strip(), found)
+
+
+def _markdown_defs(lines: list[str]) -> list[Note]:
+    """`[^n]: text` definitions with their indented continuation lines, in document order."""
+    notes: list[tuple[str, list[str]]] = []
+    for line in lines:
+        m = _MD_DEF.match(line)
+        if m:
+            notes.append((m.group(1), [m.group(2)]))
+        elif notes and line.startswith(("  ", "\t")) and line.strip():
+            notes[-1][1].append(line.strip())
+        elif line.strip():
+            notes.append(("", []))          # a paragraph ends the definition
+    seen: dict[str, Note] = {}
+    for label, parts in notes:
+        if label and label not in seen:
+            seen[label] = Note(label, " ".join(parts).strip())
+    return list(seen.values())
+
+
+_MD_LINK = re.compile(r"\[([^\]\n]*)\]\(\s*<?(https?://[^\s<>()]+(?:\([^\s()]*\)[^\s<>()]*)*)>?"
+                      r"(?:\s+\"[^\"]*\")?\s*\)")
+_MD_EMPHASIS = re.compile(r"(?<![\w*])(\*{1,2}|_{1,2})(?=\S)(.+?)(?<=\S)\1(?![\w*])")
+_URLISH = re.compile(r"<[^>\s]+>|https?://\S+")
+
+
+def _unmark(note: Note) -> Note:
+    """Markdown -> the text a reader sees: [label](url) -> label (url kept), *emphasis* -> text."""
+    links = tuple(m.group(2) for m in _MD_LINK.finditer(note.text))
+    text = _MD_LINK.sub(lambda m: m.group(1), note.text)
+    pieces, last = [], 0
+    for m in _URLISH.finditer(text):
+        pieces += [_MD_EMPHASIS.sub(r"\2", text[last:m.start()]), m.group(0)]
+        last = m.end()
+    pieces.append(_MD_EMPHASIS.sub(r"\2", text[last:]))
+    return Note(note.number, "".join(pieces), note.links + links)
+
+
+def _text_notes(text: str, markdown: bool) -> list[Note]:
+    lines = text.splitlines()
+    defs = _markdown_defs(lines) if markdown else []
+    notes = defs if _score([n.text for n in defs]) else _best_block(lines)
+    return [_unmark(n) for n in notes] if markdown else notes
+
+
+# -- HTML ----------------------------------------------------------------------------------
+
+_FN_ID = re.compile(r"^(?:fn|footnote|endnote|ftn|note)[-_:]?(\d+)$", re.IGNORECASE)
+_HEADING = re.compile(r"^\s*(?:注|注釈|脚注|註|注記|参考文献|参考資料|出典|Notes?|Footnotes|Endnotes"
+                      r"|References|Sources|Bibliography|Works Cited)\s*[:：]?\s*$", re.IGNORECASE)
+_LEADING_NUMBER = re.compile(r"^\s*[\[(（［]?\s*(\d{1,4})\s*[\])）］.．:]?\s+")
+_BLOCK_TAGS = "p, li, dd, dt, h1, h2, h3, h4, h5, h6, blockquote, td, pre"
+
+
+def _node_text(node: LexborNode) -> str:
+    return re.sub(r"\s+", " ", node.text(separator="") or "").strip()
+
+
+def _html_note(node: LexborNode, number: str) -> Note:
+    """The note's visible text without its back-links (in-page anchors), plus its web links."""
+    links = tuple(a.attributes.get("href") or "" for a in node.css("a[href]"))
+    for anchor in node.css('a[href^="#"]'):
+        anchor.decompose()
+    text = _node_text(node)
+    m = _LEADING_NUMBER.match(text)
+    if m and m.group(1) == number:
+        text = text[m.end():]
+    return Note(number, text, tuple(u for u in links if re.match(r"https?://", u, re.IGNORECASE)))
+
+
+def _list_notes(items: list[LexborNode]) -> list[Note]:
+    """Items of one list, numbered by id (fn3), value=, the list's start=, or position."""
+    notes = []
+    start = int(_attr(items[0].parent, "start", "1")) if items and items[0].parent else 1
+    for i, node in enumerate(items):
+        m = _FN_ID.match(_attr(node, "id", ""))
+        number = m.group(1) if m else _attr(node, "value", str(start + i))
+        notes.append(_html_note(node, number))
+    return notes
+
+
+def _attr(node: LexborNode | None, name: str, default: str) -> str:
+    value = node.attributes.get(name) if node is not None else None
+    return value if value and (name == "id" or value.strip().isdigit()) else default
+
+
+def _by_role(tree: LexborHTMLParser) -> list[LexborNode]:
+    items = tree.css('[role="doc-endnote"], [role="doc-footnote"]')
+    return items or tree.css('[role="doc-endnotes"] li')
+
+
+def _by_id(tree: LexborHTMLParser) -> list[LexborNode]:
+    found = [n for n in tree.css("[id]") if _FN_ID.match(n.attributes.get("id") or "")]
+    return [n for n in found if not any(_contains(o, n) for o in found)]
+
+
+def _contains(outer: LexborNode, inner: LexborNode) -> bool:
+    node = inner.parent
+    while node is not None:
+        if node == outer:
+            return True
+        node = node.parent
+    return False
+
+
+def _by_heading(tree: LexborHTMLParser) -> list[LexborNode]:
+    """The first list after a heading called 注 / 脚注 / Notes / References ..."""
+    after_heading = False
+    for node in tree.css("h1, h2, h3, h4, h5, h6, ol, ul"):
+        if (node.tag or "").startswith("h"):
+            after_heading = bool(_HEADING.match(_node_text(node)))
+        elif after_heading:
+            return node.css("li")
+    return []
+
+
+def _by_list(tree: LexborHTMLParser) -> list[list[LexborNode]]:
+    return [ol.css("li") for ol in tree.css("ol")]
+
+
+def _html_notes(text: str) -> list[Note]:
+    """Explicit markings first (role, fn ids, a Notes heading), then any <ol>, then text lines."""
+    tree = LexborHTMLParser(text)
+    for items in (_by_role(tree), _by_id(tree), _by_heading(tree)):
+        notes = _list_notes(items) if items else []
+        if _score([n.text for n in notes]):
+            return notes
+    lists = [_list_notes(items) for items in _by_list(tree) if items]
+    best = max(lists, key=lambda ns: _score([n.text for n in ns]), default=[])
+    return best if _score([n.text for n in best]) else _html_lines(tree)
+
+
+def _html_lines(tree: LexborHTMLParser) -> list[Note]:
+    """Numbered paragraphs (<p>1. ...</p>): innermost blocks as lines, their links kept per line."""
+    lines, links = [], []
+    for node in tree.css(_BLOCK_TAGS):
+        if len(node.css(_BLOCK_TAGS)) > 1:
+            continue
+        hrefs = [a.attributes.get("href") or "" for a in node.css("a[href]")]
+        lines.append(_node_text(node))
+        links.append(tuple(h for h in hrefs if h.lower().startswith(("http://", "https://"))))
+    return _best_block(lines, links)
+
+
+# -- the article ---------------------------------------------------------------------------
+
+_BACKLINK = re.compile(r"\s*(?:[(（\[［]\s*(?:本文に戻る|本文へ戻る|戻る|back to (?:the )?text|return to "
+                       r"(?:the )?text|back)\s*[)）\]］]|本文に戻る|本文へ戻る|↩\ufe0e?|↑|\^)\s*$", re.IGNORECASE)
+_TERMINAL = re.compile(r"\s*[。．.]\s*$")
+
+
+def clean_raw(text: str) -> str:
+    """The citation without the back-link marker and the sentence's final 。 or full stop."""
+    previous = None
+    while previous != text:
+        previous = text
+        text = _TERMINAL.sub("", _BACKLINK.sub("", text)).strip()
+    return text
+
+
+def find_notes(text: str) -> list[Note]:
+    """The article's footnotes, whichever of the three formats it is written in."""
+    kind = detect_format(text)
+    notes = _html_notes(text) if kind == "html" else _text_notes(text, kind == "markdown")
+    return [Note(n.number, clean_raw(n.text), n.links) for n in notes if n.text.strip()]
+
+
+def parse_footnote(note: Note) -> tuple[Citation, tuple[str, ...]]:
+    """One footnote -> (Citation with what was found, names of required fields not found)."""
+    citation = replace(fields_of(note.text, note.links), id=note.number)
+    missing = tuple(f for f in REQUIRED_FIELDS if not getattr(citation, f))
+    return citation, missing
+
+
+def parse_article(text: str | bytes, source: str = "") -> tuple[list[Citation], list[RowError]]:
+    """Every footnote as a Citation; a footnote with fields missing is kept and reported."""
+    if isinstance(text, bytes):
+        text = decode(text)
+    notes = find_notes(text)
+    if not notes:
+        return [], [RowError(source, 0, "no footnote block found (a numbered list of citations)")]
+    citations, errors = [], []
+    for position, note in enumerate(notes, 1):
+        citation, missing = parse_footnote(note)
+        citations.append(citation)
+        if missing:
+            line = int(note.number) if note.number.isdigit() else position
+            errors.append(RowError(source, line, f"footnote {note.number}: could not find "
+                                   + ", ".join(missing), column=", ".join(missing)))
+    return citations, errors
