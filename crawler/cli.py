@@ -214,6 +214,63 @@ def suggest(db, output):
     _emit("\n".join(make_suggestions(citations, verdicts, known_archives(database))) + "\n", output)
 
 
+@cli.command()
+@click.argument("article", type=click.Path(exists=True, dir_okay=False))
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="write the CSV here (default stdout)")
+@click.option("--strict", is_flag=True, help="exit 2 when any footnote lacks a field")
+def parse(article, output, strict):
+    """Read an article's footnotes (plain text, HTML or Markdown) into a citations CSV.
+
+    Footnotes missing a field are still written, and reported on stderr by number;
+    --strict makes that exit 2 (input error).
+
+    \b
+    Example:
+      crawler parse article.txt -o citations.csv
+    """
+    from crawler.registry import parse_article, write_csv
+    citations, problems = parse_article(Path(article).read_bytes(), Path(article).name)
+    for problem in problems:
+        click.echo(str(problem), err=True)
+    if not citations:
+        sys.exit(2)
+    _write_registry(citations, write_csv, output)
+    click.echo(f"{len(citations)} footnotes, {len(problems)} incomplete", err=True)
+    if strict and problems:
+        sys.exit(2)
+
+
+def _write_registry(citations, write_csv, output: str | None) -> None:
+    """To a temporary file renamed into place, so a failed write never leaves half a registry."""
+    import io
+    buffer = io.StringIO()
+    write_csv(citations, buffer)
+    if not output:
+        click.get_binary_stream("stdout").write(buffer.getvalue().encode("utf-8"))
+        return
+    tmp = Path(output).with_name(Path(output).name + ".tmp")
+    tmp.write_text(buffer.getvalue(), encoding="utf-8", newline="")
+    os.replace(tmp, output)
+
+
+@cli.command()
+@click.argument("registry", default="citations.csv")
+def validate(registry):
+    """Check a citations CSV: URLs, dates, duplicate ids, CSV shape; exit 2 on any error.
+
+    Messages name the row (line) and column; notes (a URL cited twice) do not change the
+    exit code. The last line sums up citations, unique URLs, hosts, errors and notes.
+    """
+    from crawler.registry import validate_stats
+    if not Path(registry).is_file():
+        raise click.UsageError(f"registry not found: {registry}")
+    problems, stats = validate_stats(registry)
+    for problem in problems:
+        click.echo(str(problem), err=True)
+    click.echo(str(stats), err=True)
+    sys.exit(2 if stats.errors else 0)
+
+
 def _open_existing(path: str):
     from crawler import store
     if not Path(path).is_file():

@@ -93,8 +93,9 @@ def _citation(record: dict[str, str]) -> Citation:
 
 
 def _header_errors(source: str, header: list[str]) -> list[RowError]:
-    errors = [RowError(source, 1, f"missing column {name!r} (expected {','.join(COLUMNS)})", name)
-              for name in COLUMNS if name not in header]
+    missing = [name for name in COLUMNS if name not in header]
+    errors = [RowError(source, 1, f"missing column(s) {', '.join(missing)} (the header must be "
+                       f"{','.join(COLUMNS)})", ", ".join(missing))] if missing else []
     errors += [RowError(source, 1, f"unknown column {name!r}", name, "note")
                for name in header if name not in COLUMNS]
     return errors
@@ -108,7 +109,7 @@ def iter_rows(path: str | os.PathLike[str]) -> Iterator[tuple[int, Citation | Ro
     """
     source = os.fspath(path)
     csv.field_size_limit(max(csv.field_size_limit(), FIELD_LIMIT))
-    state = _Read(os.path.basename(source))
+    state = _Read(source)
     while state.resume:
         with open(source, "rb") as fh:
             yield from state.read(fh)
@@ -184,7 +185,7 @@ def load_csv(path: str | os.PathLike[str]) -> tuple[list[Citation], list[RowErro
         if isinstance(item, RowError):
             errors.append(item)
         elif item.id in seen:
-            errors.append(_duplicate(os.path.basename(os.fspath(path)), line, item.id, seen[item.id]))
+            errors.append(_duplicate(os.fspath(path), line, item.id, seen[item.id]))
         else:
             seen[item.id] = line
             citations.append(item)
@@ -293,7 +294,7 @@ def validate_stats(path_or_rows: str | os.PathLike[str] | Iterable[Citation | Ro
                    today: dt.date | None = None) -> tuple[list[RowError], Stats]:
     """Every problem (errors and notes, in file order) and the registry's summary counts."""
     if isinstance(path_or_rows, (str, os.PathLike)):
-        source, rows = os.path.basename(os.fspath(path_or_rows)), iter_rows(path_or_rows)
+        source, rows = os.fspath(path_or_rows), iter_rows(path_or_rows)
     else:
         source, rows = "<rows>", _numbered(path_or_rows)
     problems = list(_check(source, rows, today or _latest_today(), stats := Stats()))
