@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import contextlib
+import sqlite3
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Iterable
@@ -47,6 +47,7 @@ class CheckOutcome:
     counts: dict[str, int] = field(default_factory=dict)
     checked: int = 0
     skipped: int = 0                    # already recorded (resume)
+    archive_errors: list[str] = field(default_factory=list)   # pages not archived, and why
 
 
 Progress = Callable[[Citation, Verdict], None]
@@ -134,19 +135,47 @@ async def run_check(db: Database, citations: Iterable[Citation], opts: CheckOpti
                     progress: Progress | None = None) -> CheckOutcome:
     run_id, by_url, skipped = _begin(db, citations, registry, opts, settings or {})
     outcome = CheckOutcome(run_id=run_id, state="finished", skipped=skipped)
-    warc = (WarcWriter(Path(opts.archive_dir), db, run_id, opts.archive_all)
-            if opts.archive_dir else contextlib.nullcontext())
+    writer = _open_archive(db, run_id, opts, outcome)
     try:
-        with warc as writer:
-            answered = await _fetch_and_judge(db, run_id, by_url, opts, outcome, progress, writer)
+        answered = await _fetch_and_judge(db, run_id, by_url, opts, outcome, progress, writer)
     except (asyncio.CancelledError, KeyboardInterrupt):
         store.finish_run(db, run_id, "interrupted")
         outcome.state = "interrupted"
         raise
+    finally:
+        _close_archive(writer, outcome)
     if by_url and not answered:
         outcome.state = "inconclusive"
     outcome.counts = store.finish_run(db, run_id, outcome.state).counts
     return outcome
+
+
+def _open_archive(db: Database, run_id: int, opts: CheckOptions,
+                  outcome: CheckOutcome) -> WarcWriter | None:
+    """The run's WARC writer, or None when archiving is off or its directory is unusable.
+
+    A read-only or full disk under the archive must not stop the check: pages are
+    judged either way, and the reason is kept in outcome.archive_errors.
+    """
+    if not opts.archive_dir:
+        return None
+    writer = WarcWriter(Path(opts.archive_dir), db, run_id, opts.archive_all)
+    try:
+        return writer.__enter__()
+    except (OSError, sqlite3.Error) as exc:
+        outcome.archive_errors.append(f"archiving off: {opts.archive_dir}: "
+                                      f"{type(exc).__name__}: {exc}")
+        return None
+
+
+def _close_archive(writer: WarcWriter | None, outcome: CheckOutcome) -> None:
+    if writer is None:
+        return
+    try:
+        writer.close()
+    except (OSError, sqlite3.Error) as exc:
+        outcome.archive_errors.append(f"closing the WARC file: {type(exc).__name__}: {exc}")
+    outcome.archive_errors.extend(writer.errors)
 
 
 async def _fetch_and_judge(db: Database, run_id: int, by_url: dict[str, list[str]],
