@@ -32,6 +32,7 @@ Choices callers rely on:
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -120,6 +121,7 @@ class Fetcher:
         self.cache = Cache(self.config.cache_dir) if self.config.cache_dir else None
         self.token = product_token(self.config.user_agent)
         self._transport = PerHostTransport(self.config.per_host)
+        self.runners: set[asyncio.Task[None]] = set()     # fetch_all schedulers still running
 
     async def __aenter__(self) -> Self:
         c = self.config
@@ -134,6 +136,10 @@ class Fetcher:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
+        """Stop any fetch_all the caller left early, then close sockets."""
+        for task in list(self.runners):
+            task.cancel()
+        await asyncio.gather(*self.runners, return_exceptions=True)
         if self.robots:
             self.robots.close()
         if self._client:

@@ -34,6 +34,8 @@ async def run_lanes(fetcher: Fetcher, urls: Iterable[str]) -> AsyncIterator[Fetc
     unique = list(dict.fromkeys(urls))
     out: asyncio.Queue[Fetched | None] = asyncio.Queue()
     runner = asyncio.ensure_future(_run(fetcher, unique, out))
+    fetcher.runners.add(runner)               # so leaving `async with Fetcher` stops it
+    runner.add_done_callback(fetcher.runners.discard)
     try:
         for _ in range(len(unique) + 1):     # bounded: one item per URL, then the end mark
             item = await out.get()

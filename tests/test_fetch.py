@@ -380,3 +380,23 @@ def test_many_hosts_more_than_open_lanes(web):
     results = fetch_many(urls, concurrency=1, respect_robots=False)   # 4 lanes open at most
     assert sorted(r.url for r in results) == sorted(urls)
     assert all(r.status_code == 200 for r in results)
+
+
+def test_results_are_yielded_as_they_finish(web):
+    slow, fast = web(), web()
+    urls = [slow.page("/s", delay=0.4), fast.page("/f")]
+    results = fetch_many(urls, respect_robots=False)
+    assert [r.url for r in results] == [urls[1], urls[0]]
+
+
+def test_leaving_fetch_all_early_stops_the_rest(web):
+    site = web()
+    urls = [site.page(f"/p{i}", delay=0.05) for i in range(20)]
+
+    async def go() -> Fetched:
+        async with Fetcher(replace(QUICK, respect_robots=False)) as f:
+            async for first in f.fetch_all(urls):
+                return first
+        raise AssertionError("nothing yielded")
+    assert run(go()).status_code == 200
+    assert len(site.hits()) < len(urls)
