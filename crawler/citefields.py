@@ -102,12 +102,16 @@ def _iso(m: re.Match[str]) -> str:
 
 
 def _matches(folded: str) -> Iterator[tuple[int, int, str]]:
+    """Full dates first; a month is a date only where no day-precise match (valid or not) is."""
     taken: list[tuple[int, int]] = []
     for pattern in _FULL_DATES + _PARTIAL_DATES:
         for m in pattern.finditer(folded):
+            if any(s < m.end() and m.start() < e for s, e in taken):
+                continue
             iso = _iso(m)
-            if iso and not any(s < m.end() and m.start() < e for s, e in taken):
+            if iso or pattern in _FULL_DATES and "mon" not in m.groupdict():
                 taken.append((m.start(), m.end()))
+            if iso:
                 yield m.start(), m.end(), iso
 
 
