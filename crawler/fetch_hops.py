@@ -16,7 +16,7 @@ import time
 from dataclasses import replace
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 import httpx
 
@@ -53,6 +53,18 @@ def parse_retry_after(value: str | None) -> float | None:
     if when.tzinfo is None:
         when = when.replace(tzinfo=dt.UTC)
     return max(0.0, (when - dt.datetime.now(dt.UTC)).total_seconds())
+
+
+def _fetchable(parts: SplitResult) -> bool:
+    """http(s) with a host and a valid port; anything else is invalid_url, not an error."""
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        return False
+    if any(c.isspace() or c in '<>"{}|\\^`' for c in parts.hostname):
+        return False
+    try:
+        return parts.port is None or parts.port > 0
+    except ValueError:                     # out of range or not a number
+        return False
 
 
 class Chain:
@@ -97,7 +109,7 @@ class Chain:
     async def _refusal(self, url: str) -> Fetched | None:
         """Why this hop must not be requested, or None. Checks cheapest first."""
         parts = urlsplit(url)
-        if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        if not _fetchable(parts):
             return self.failed(Status.INVALID_URL, f"not an http(s) URL: {url[:200]}")
         assert self.f.gates is not None and self.f.robots is not None
         gate = self.f.gates[url]
@@ -105,13 +117,24 @@ class Chain:
             return self.failed(Status.BLOCKED, f"{gate.key} asked us to stay away",
                                retry_after=round(gate.blocked_for(), 1))
         if not self.cfg.allow_private:
-            port = parts.port or (443 if parts.scheme.lower() == "https" else 80)
-            async with asyncio.timeout(self.cfg.connect_timeout):   # resolvers can hang
-                bad = await netguard.forbidden_address(parts.hostname, port)
-            if bad:
-                return self.failed(Status.PRIVATE_ADDRESS, f"{parts.hostname} resolves to {bad}")
+            refusal = await self._address_refusal(parts.hostname or "", parts.port,
+                                                  parts.scheme.lower())
+            if refusal is not None:
+                return refusal
         if self.cfg.respect_robots and not self.for_robots:
             return await self._robots_refusal(url, gate)
+        return None
+
+    async def _address_refusal(self, host: str, port: int | None, scheme: str) -> Fetched | None:
+        """private_address when host resolves into our own network; the lookup is bounded."""
+        try:
+            async with asyncio.timeout(self.cfg.connect_timeout):   # resolvers can hang
+                bad = await netguard.forbidden_address(host, port or (443 if scheme == "https"
+                                                                      else 80))
+        except TimeoutError:
+            return self.failed(Status.DNS_ERROR, f"resolving {host} timed out")
+        if bad:
+            return self.failed(Status.PRIVATE_ADDRESS, f"{host} resolves to {bad}")
         return None
 
     async def _robots_refusal(self, url: str, gate: HostGate) -> Fetched | None:

@@ -262,7 +262,8 @@ def test_hanging_server_is_a_read_timeout(web):
 
 # -- URLs and safety ---------------------------------------------------------------------
 
-@pytest.mark.parametrize("url", ["ftp://example.org/x", "mailto:a@b.c", "http://", "not a url", ""])
+@pytest.mark.parametrize("url", ["ftp://example.org/x", "mailto:a@b.c", "http://", "not a url", "",
+                                 "http://example.org:99999/", "http://exa mple.org/"])
 def test_invalid_urls_are_values(url):
     attempts: list[Attempt] = []
     r = fetch_one(url, attempts)
