@@ -21,6 +21,10 @@ class StoreLocked(Exception):
     """Another process holds the store; the message names it."""
 
 
+class StoreUnwritable(StoreLocked):
+    """The lock file cannot be created: the store's directory is read-only (or missing)."""
+
+
 class WriterLock:
     def __init__(self, db_path: str | os.PathLike[str], wait: float = 0.0, poll: float = 0.1):
         self.path = Path(f"{db_path}.lock")
@@ -35,8 +39,14 @@ class WriterLock:
             return {}
 
     def acquire(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise StoreUnwritable(
+                f"cannot lock the store: {self.path}: {exc.strerror or exc}. `crawler check` "
+                f"records every run in the store, so its directory must be writable "
+                f"(`report` and `history` work on a read-only store).") from None
         deadline = time.monotonic() + self.wait
         while True:
             try:

@@ -59,6 +59,9 @@ def run_from_cli(s: Mapping[str, Any], citations: list[Citation], *, registry: s
         raise click.ClickException(str(exc)) from None
     try:
         db = store.open_db(s["db"])
+        if store.is_read_only(db):
+            raise click.ClickException(f"{s['db']}: the store is read-only; `crawler check` "
+                                       f"records every run there")
         bar = console.Progress(len(citations), bar=progress)
         try:
             outcome = asyncio.run(_run(db, citations, opts, registry, dict(s), bar))

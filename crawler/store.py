@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 from dataclasses import asdict
 from pathlib import Path
 from typing import Iterable, Iterator
@@ -48,17 +49,50 @@ CREATE INDEX IF NOT EXISTS attempts_by_run ON attempts(run_id, url);
 
 
 def open_db(path: str | os.PathLike[str]) -> Database:
-    """Open (creating on first use) the store in WAL mode so readers work during a check."""
+    """Open (creating on first use) the store in WAL mode so readers work during a check.
+
+    A store we may not write (read-only file, directory or mount) that already
+    exists opens as a read-only view, so `report` and `history` still work;
+    `is_read_only()` tells a writer to stop before its first write.
+    """
     if str(path) != ":memory:":
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         db = Database(path)
-        db.enable_wal()
-    else:
-        db = Database(memory=True)
+        try:
+            db.enable_wal()
+            db.conn.execute("PRAGMA busy_timeout = 10000")
+            db.conn.executescript(_SCHEMA)
+            db.conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        except sqlite3.OperationalError as exc:
+            if not Path(path).is_file() or not _read_only_error(exc):
+                raise
+            db.conn.close()
+            return _open_read_only(path)
+        return db
+    db = Database(memory=True)
     db.conn.execute("PRAGMA busy_timeout = 10000")
     db.conn.executescript(_SCHEMA)
     db.conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
     return db
+
+
+def _read_only_error(exc: sqlite3.OperationalError) -> bool:
+    text = str(exc).lower()
+    return "readonly" in text or "read-only" in text or "unable to open" in text
+
+
+def _open_read_only(path: str | os.PathLike[str]) -> Database:
+    """A view of a store nobody here may write. `immutable`: a WAL store without its
+    -shm file cannot be opened read-only otherwise, and nobody can be writing it."""
+    uri = Path(path).resolve().as_uri() + "?mode=ro&immutable=1"
+    conn = sqlite3.connect(uri, uri=True)
+    conn.execute("PRAGMA query_only = 1")
+    return Database(conn)
+
+
+def is_read_only(db: Database) -> bool:
+    """True for a view opened on a store we may not write (see open_db)."""
+    return bool(db.execute("PRAGMA query_only").fetchone()[0])
 
 
 # -- registry ---------------------------------------------------------------
