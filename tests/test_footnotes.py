@@ -10,7 +10,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from crawler.citefields import find_dates, find_url, split_authors
-from crawler.footnotes import Note, clean_raw, detect_format, find_notes, parse_article, parse_footnote
+from crawler.footnotes import (
+    Note,
+    clean_raw,
+    detect_format,
+    find_notes,
+    parse_article,
+    parse_footnote,
+)
 
 FIXTURES = Path(__file__).parent / "fixtures" / "articles"
 needs_article = pytest.mark.skipif(not ARTICLE.exists(), reason="../shared/articles is not checked out")
