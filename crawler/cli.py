@@ -246,7 +246,8 @@ def _write_registry(citations, write_csv, output: str | None) -> None:
     buffer = io.StringIO()
     write_csv(citations, buffer)
     if not output:
-        click.get_binary_stream("stdout").write(buffer.getvalue().encode("utf-8"))
+        sys.stdout.flush()
+        sys.stdout.buffer.write(buffer.getvalue().encode("utf-8"))
         return
     tmp = Path(output).with_name(Path(output).name + ".tmp")
     tmp.write_text(buffer.getvalue(), encoding="utf-8", newline="")
