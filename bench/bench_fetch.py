@@ -31,7 +31,7 @@ from fixture_server import Farm
 HERE = Path(__file__).parent
 OUT = HERE / "out"
 BIN = Path(sys.executable).parent
-HOSTS, PAGES, LATENCY, PER_HOST, REPEAT = 10, 5000, 0.02, 8, 3
+HOSTS, PAGES, LATENCY, PER_HOST, REPEAT = 10, 5000, 0.02, 8, 5
 SKIP_POLITE = bool(os.environ.get("BENCH_SKIP_POLITE"))
 POLITE_URLS, POLITE_DELAY = 200, 1.0
 TOLERANCE = 0.005      # seconds: a second, lenient count forgives this much clock/arrival jitter

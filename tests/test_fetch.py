@@ -401,3 +401,12 @@ def test_leaving_fetch_all_early_stops_the_rest(web):
         raise AssertionError("nothing yielded")
     assert run(go()).status_code == 200
     assert len(site.hits()) < len(urls)
+
+
+def test_offline_run_is_network_down_not_robots(web):
+    """With robots on, unreachable hosts end as connection errors, so the run reads 'offline'."""
+    urls = [closed_port_url("127.0.0.1"), closed_port_url("127.0.0.2")]
+    results = fetch_many(urls, max_retries=1)
+    assert {r.outcome for r in results} == {Status.CONNECTION_ERROR}
+    assert all("robots.txt unreachable" in r.error for r in results)
+    assert network_down(results)
