@@ -45,3 +45,14 @@ clean:
 
 eval: $(STAMP)
 	$(BIN)/python bench/eval_extract.py
+
+# Issue #7: hostile input, measured (long form; tests/test_reliability.py runs the short one).
+reliability: $(TESTSTAMP)
+	$(BIN)/python bench/reliability.py
+
+# Issue #7: N citations over 2,000 loopback hosts + the report query at 100,000 x 30 runs.
+# make bench-scale N=100000 for the full size.
+N ?= 5000
+.PHONY: bench-scale
+bench-scale: $(STAMP)
+	$(BIN)/python bench/bench_scale.py --n $(N)
