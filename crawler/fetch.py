@@ -148,17 +148,28 @@ class Fetcher:
     # -- one URL --------------------------------------------------------------
     async def fetch(self, url: str, *, retries: int | None = None, first_attempt: int = 1
                     ) -> Fetched:
-        """One URL through its host's gate, retries and caps. Never raises."""
+        """One URL through its host's gate, retries and caps. Never raises.
+
+        An attempt that never touched the network (refused from what this run
+        already knows, e.g. robots.txt unreachable) is not retried: the answer
+        could not change before the end pass.
+        """
         self._require_open()
         tries = self.config.max_retries if retries is None else retries
         counter = iter(range(first_attempt, first_attempt + tries + 1))
+        touched = False
 
         async def attempt() -> Fetched:
-            return await self._attempt(url, next(counter))
+            nonlocal touched
+            chain = Chain(self, url)
+            result = await self._attempt(chain, next(counter))
+            touched = chain.touched_network
+            return result
 
         retrying = AsyncRetrying(
             stop=stop_after_attempt(tries + 1), wait=self._wait,
-            retry=retry_if_result(lambda r: should_retry(r, self.config.retry_after_cap)),
+            retry=retry_if_result(
+                lambda r: touched and should_retry(r, self.config.retry_after_cap)),
             retry_error_callback=lambda state: state.outcome.result() if state.outcome else None,
             reraise=False)
         result: Fetched = await retrying(attempt)
@@ -180,10 +191,9 @@ class Fetcher:
             self.gates[result.final_url or result.url].pause(wait)
         return wait
 
-    async def _attempt(self, url: str, number: int) -> Fetched:
+    async def _attempt(self, chain: Chain, number: int) -> Fetched:
         """One attempt = one redirect chain, reported to on_attempt."""
         started = isonow()
-        chain = Chain(self, url)
         result = await self._run(chain)
         result = replace(result, attempts=number, fetched_at=started,
                          elapsed_ms=chain.network_ms)

@@ -78,6 +78,7 @@ class Chain:
         self.for_robots = for_robots
         self.hops: list[Hop] = []
         self.status_seen = 0            # last HTTP status received (304 stays 304 here)
+        self.touched_network = False    # False: refused from what we knew (robots, URL text)
         self.remote = ""
         self.budget = self.cfg.total_timeout
 
@@ -127,6 +128,7 @@ class Chain:
 
     async def _address_refusal(self, host: str, port: int | None, scheme: str) -> Fetched | None:
         """private_address when host resolves into our own network; the lookup is bounded."""
+        self.touched_network = True
         try:
             async with asyncio.timeout(self.cfg.connect_timeout):   # resolvers can hang
                 bad = await netguard.forbidden_address(host, port or (443 if scheme == "https"
@@ -158,6 +160,7 @@ class Chain:
             cached = self.f.cache.lookup(url)
             if cached is not None and not self.cfg.refresh:
                 headers = cached[0].conditional_headers()
+        self.touched_network = True
         async with self.f.gates.slot(url) as gate:
             t0 = time.monotonic()
             try:

@@ -61,6 +61,8 @@ async def _run(fetcher: Fetcher, urls: list[str], out: asyncio.Queue[Fetched | N
     try:
         await _pass(fetcher, [(u, 0) for u in urls], first_pass)
         if held:
+            assert fetcher.robots is not None
+            fetcher.robots.forget_failures()
             await _pass(fetcher, [(r.url, r.attempts) for r in held], out.put_nowait, retries=0)
     finally:
         out.put_nowait(None)

@@ -91,6 +91,12 @@ class RobotsCache:
     async def _fetch(self, key: str) -> RobotsPolicy:
         return policy_from(await self._get(key + "/robots.txt"))
 
+    def forget_failures(self) -> None:
+        """Before the end-of-run pass: hosts whose robots.txt was unreachable get another try."""
+        for key, task in list(self._tasks.items()):
+            if task.done() and not task.cancelled() and task.result().failure is not None:
+                del self._tasks[key]
+
     def close(self) -> None:
         for task in self._tasks.values():
             task.cancel()

@@ -318,7 +318,7 @@ def test_allow_private_lifts_the_guard(web):
 # -- errors and network down -------------------------------------------------------------
 
 def test_closed_port_is_connection_error_and_network_down():
-    r = fetch_one(closed_port_url("127.0.0.1"), max_retries=1)
+    r = fetch_one(closed_port_url("127.0.0.1"), max_retries=1, respect_robots=False)
     assert r.outcome is Status.CONNECTION_ERROR and r.attempts == 2
     assert network_down([r])
 
@@ -409,4 +409,14 @@ def test_offline_run_is_network_down_not_robots(web):
     results = fetch_many(urls, max_retries=1)
     assert {r.outcome for r in results} == {Status.CONNECTION_ERROR}
     assert all("robots.txt unreachable" in r.error for r in results)
+    assert all(r.attempts == 2 for r in results)       # no retries without news; one end pass
     assert network_down(results)
+
+
+def test_end_pass_asks_for_robots_again(web):
+    site = web()
+    site.sequence("/robots.txt", Response(404, delay=1.0), Response(404))
+    url = site.page("/a")
+    r = fetch_many([url], read_timeout=0.3)[0]
+    assert (r.status_code, r.attempts) == (200, 2)
+    assert [h.path for h in site.hits()] == ["/robots.txt", "/robots.txt", "/a"]
