@@ -215,12 +215,26 @@ def build_store(path: Path, n: int, runs: int) -> float:
             ((str(k), "Writer", f"Article {k} title words", "Outlet", "2025-01-09",
               f"http://h{k % 2000}.example/a/{k}", "2025-12-22", "en", "", "2026-01-01")
              for k in range(1, n + 1)))
+    from crawler import memento
+    memento.ensure_tables(db)                 # 1% of URLs have a known archived copy
+    with conn:
+        conn.executemany(
+            "insert into archives (url, accessed, kind, archive_url, archive_date, archive_status,"
+            " status, error, looked_up_at) values (?,?,?,?,?,?,?,?,?)",
+            ((f"http://h{k % 2000}.example/a/{k}", "2025-12-22", "availability",
+              f"https://web.archive.org/web/2025/http://h{k % 2000}.example/a/{k}", "2025-06-01",
+              200, "found", "", "2026-01-01") for k in range(1, n + 1, 100)))
     for r in range(1, runs + 1):
         day = f"2026-01-{1 + (r - 1) % 28:02d}T03:17:00+00:00"
+        statuses = [rnd.choice(STATUSES) for _ in range(n)]
+        counts: dict[str, int] = {}
+        for st in statuses:
+            counts[st] = counts.get(st, 0) + 1
         with conn:
             cur = conn.execute("insert into runs (started_at, finished_at, state, pid, registry,"
                                " settings, counts) values (?,?,?,?,?,?,?)",
-                               [day, day, "finished", 1, "citations.csv", "{}", None])
+                               [day, day, "finished", 1, "citations.csv", "{}",
+                                json.dumps(counts)])
             run_id = cur.lastrowid
             conn.executemany(
                 "insert into results (run_id, citation_id, url, checked_at, status, http_status,"
@@ -231,7 +245,7 @@ def build_store(path: Path, n: int, runs: int) -> float:
                 ((run_id, str(k), f"http://h{k % 2000}.example/a/{k}", day, s,
                   404 if s == "not_found" else 200, "", "[]", f"Article {k} title words", 100.0,
                   1, "2025-01-09", "", "ok", 1.0, f"{k:016x}", "ok", "", "live", 1, 120, "")
-                 for k in range(1, n + 1) for s in [rnd.choice(STATUSES)]))
+                 for k, s in zip(range(1, n + 1), statuses)))
     conn.execute("pragma wal_checkpoint(truncate)")
     return time.monotonic() - t0
 
@@ -239,14 +253,30 @@ def build_store(path: Path, n: int, runs: int) -> float:
 def time_summary(path: Path) -> dict:
     from crawler import store
     out: dict = {}
-    for label in ("cold", "warm"):
+    import tracemalloc
+    for label in ("cold", "warm", "traced"):
         db = store.open_db(path)
+        if label == "traced":
+            tracemalloc.start()
         t0 = time.monotonic()
         summary = store.build_summary(db)
-        out[f"build_summary_{label}_s"] = round(time.monotonic() - t0, 2)
+        if label == "traced":
+            out["build_summary_peak_python_mb"] = round(tracemalloc.get_traced_memory()[1] / 2**20)
+            tracemalloc.stop()
+        else:
+            out[f"build_summary_{label}_s"] = round(time.monotonic() - t0, 2)
         out["rows"] = len(summary.rows) if summary else 0
         out["history_runs"] = len(summary.history) if summary else 0
+        del summary
         db.conn.close()
+    db = store.open_db(path)
+    run = db.execute("select max(id) from runs").fetchone()[0]
+    for name, part in [("runs", lambda: store.runs(db)), ("changes", lambda: store.changes(db, run)),
+                       ("iter_rows", lambda: sum(1 for _ in store.iter_rows(db, run)))]:
+        t0 = time.monotonic()
+        part()
+        out[f"part_{name}_s"] = round(time.monotonic() - t0, 2)
+    db.conn.close()
     db = store.open_db(path)
     run = db.execute("select max(id) from runs").fetchone()[0]
     plans = {}
@@ -304,7 +334,8 @@ def main() -> None:
                                "db_mb": round(path.stat().st_size / 2**20, 1),
                                **time_summary(path)}
     OUT.mkdir(exist_ok=True)
-    out = OUT / f"scale-{args.n}.json"
+    parts = ("-check" if not args.skip_check else "") + ("-store" if not args.skip_store else "")
+    out = OUT / f"scale-{args.n}{parts}.json"
     out.write_text(json.dumps(report, indent=2))
     print_report(report)
     print(f"\nwritten: {out}")
@@ -333,7 +364,8 @@ def print_report(r: dict) -> None:
         s = r["store"]
         print(f"\nstore: {s['citations']} citations x {s['runs']} runs ({s['db_mb']} MB, "
               f"generated in {s['generate_s']} s)")
-        for k in ("build_summary_cold_s", "build_summary_warm_s", "rows", "history_runs",
+        for k in ("build_summary_cold_s", "build_summary_warm_s", "build_summary_peak_python_mb",
+                  "part_runs_s", "part_changes_s", "part_iter_rows_s", "rows", "history_runs",
                   "status_history_per_1000_s"):
             print(f"  {k:<26} {s[k]}")
         for name, plan in s["plans"].items():
