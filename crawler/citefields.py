@@ -25,6 +25,8 @@ _FOLD = {c: c - 0xFEE0 for c in range(0xFF01, 0xFF5F)} | {0x3000: 0x20, 0xA0: 0x
 _ANGLE_URL = re.compile(r"<\s*(https?://[^\s<>]+?)\s*>", re.IGNORECASE)
 _BARE_URL = re.compile(r"https?://[!#-;=?-~]+", re.IGNORECASE)      # printable ASCII but " < >
 _URL_TAIL = ".,;:!?'"
+# MLA leaves out the scheme: 'foreignpolicy.com/2025/12/11/putin/'; a path is required
+_NO_SCHEME = re.compile(r"(?<![\w@/.-])(?:www\.)?(?:[a-z0-9-]+\.)+[a-z]{2,}/[!#-;=?-~]*", re.IGNORECASE)
 
 
 def _trim_bare(url: str) -> str:
@@ -43,9 +45,12 @@ def find_url(text: str, links: tuple[str, ...] = ()) -> tuple[str, tuple[int, in
         if not any(s <= m.start() < e for s, e, _ in spans):
             url = _trim_bare(m.group(0))
             spans.append((m.start(), m.start() + len(url), url))
+    if not spans:
+        spans = [(m.start(), m.end(), "https://" + _trim_bare(m.group(0))) for m in _NO_SCHEME.finditer(text)]
     if spans:
         start, end, url = min(spans)
-        return url, (start, end)
+        longer = [link for link in links if link != url and link.startswith(url.rstrip("."))]
+        return (longer[0] if longer else url), (start, end)
     return (links[0], (len(text), len(text))) if links else ("", (len(text), len(text)))
 
 
@@ -62,10 +67,12 @@ _FULL_DATES = [
     re.compile(rf"\b{_MON}\s+(?P<d>\d{{1,2}})(?:st|nd|rd|th)?\s*,?\s*(?P<y>\d{{4}})\b"),
     re.compile(rf"\b(?P<d>\d{{1,2}})(?:st|nd|rd|th)?\s+{_MON},?\s+(?P<y>\d{{4}})\b"),
     re.compile(r"(?<![\d/.-])(?P<y>\d{4})([-/.])(?P<m>\d{1,2})\2(?P<d>\d{1,2})(?![\d/-])"),
+    re.compile(rf"\b(?P<y>\d{{4}}),\s+{_MON}\s+(?P<d>\d{{1,2}})\b"),          # APA: (2024, June 2)
 ]
 _PARTIAL_DATES = [
     re.compile(r"(?P<y>\d{4})\s*年\s*(?P<m>\d{1,2})\s*月"),
     re.compile(rf"\b{_MON},?\s+(?P<y>\d{{4}})\b"),
+    re.compile(r"(?<=\()(?P<y>\d{4})(?=\))"),                                     # APA: (2024)
 ]
 _ERAS = {"令和": 2018, "平成": 1988}
 MIN_YEAR, MAX_YEAR = 1800, 2200        # outside this, four digits are an id, not a year
@@ -87,11 +94,15 @@ class Found:
 
 
 def _iso(m: re.Match[str]) -> str:
-    """The match as YYYY-MM-DD (or YYYY-MM for a month), '' when it is no real date."""
+    """The match as YYYY-MM-DD (YYYY-MM, YYYY when that is all), '' when it is no real date."""
     g = m.groupdict()
     year = _ERAS[g["era"]] + (1 if g["ey"] == "元" else int(g["ey"])) if g.get("era") else int(g["y"])
+    if not MIN_YEAR <= year <= MAX_YEAR:
+        return ""
+    if g.get("mon") is None and g.get("m") is None:
+        return f"{year:04d}"
     month = _MONTHS.get(g["mon"].lower(), 0) if g.get("mon") else int(g["m"])
-    if not MIN_YEAR <= year <= MAX_YEAR or not 1 <= month <= 12:
+    if not 1 <= month <= 12:
         return ""
     if g.get("d") is None:
         return f"{year:04d}-{month:02d}"
@@ -127,13 +138,18 @@ def find_dates(folded: str) -> list[Found]:
 
 # -- title, outlet, authors ------------------------------------------------------------------
 
-_PAIRS = {"「": "」", "“": "”", "『": "』", '"': '"'}
+_PAIRS = {"「": "」", "“": "”", "『": "』", '"': '"', "‘": "’"}
 
 
 def _closing(text: str, start: int) -> int:
-    """Index of the bracket closing the one at start (nesting counted), -1 if unclosed."""
+    """Index of the bracket closing the one at start (nesting counted), -1 if unclosed.
+
+    A ’ followed by a letter is an apostrophe (America’s), not the end of a ‘title’.
+    """
     opener, closer, depth = text[start], _PAIRS[text[start]], 0
     for i in range(start + 1, len(text)):
+        if closer == "’" and text[i] == closer and text[i + 1:i + 2].isalnum():
+            continue
         if text[i] == closer and depth == 0:
             return i
         if opener != closer:
@@ -141,13 +157,11 @@ def _closing(text: str, start: int) -> int:
     return -1
 
 
-def _title_span(text: str, skip: tuple[int, int]) -> tuple[int, int] | None:
-    """The title's brackets: the first 「 or “ or '"'; a lone 『』 only when no 「」 exists (a book)."""
-    openers = "「“\"" if "「" in text or "“" in text or '"' in text else "『"
-    for i, ch in enumerate(text):
-        if ch in openers and not skip[0] <= i < skip[1]:
-            end = _closing(text, i)
-            if end > i + 1:
+def _title_span(text: str) -> tuple[int, int] | None:
+    """The title's brackets: 「 or “ or '"' (else ‘); a lone 『』 only when no 「」 exists (a book)."""
+    for openers in ("「“\"", "‘", "『"):
+        for i, ch in enumerate(text):
+            if ch in openers and (end := _closing(text, i)) > i + 1:
                 return i, end
     return None
 
@@ -175,6 +189,7 @@ def _outlet(text: str, after: int, stop: int) -> str:
 _NAME_WORD = re.compile(r"^(?:[A-Z][\w'’.-]*|[A-Z]\.|de|da|di|van|von|der|den|du|le|la|bin|al|of)$")
 _ET_AL = re.compile(r"\s*,?\s*\bet\s+al\.?$", re.IGNORECASE)
 _INITIALS = re.compile(r"^(?:[A-Z]\.\s*)+$")
+_TRAILING_STOP = re.compile(r"(?<!\b[A-Z])(?<!\bal)(?<!\bJr)(?<!\bSr)\.$")   # APA 'World Bank.'; not 'J.'
 
 
 def _and_split(part: str) -> list[str]:
@@ -191,12 +206,15 @@ def split_authors(segment: str) -> tuple[str, ...]:
     et_al = _ET_AL.search(segment)
     segment = segment[:et_al.start()] if et_al else segment
     names: list[str] = []
-    for part in re.split(r"\s*[、,，;；&＆]\s*", segment):
+    parts = re.split(r"\s*[、,，;；&＆]\s*", segment)
+    if len(parts) >= 2 and all(re.fullmatch(r"[A-Z][\w'’-]+\.?", p) for p in parts[:2]):
+        parts[:2] = [f"{parts[0]}, {parts[1].rstrip('.')}"]      # MLA: 'Hirsh, Michael.'
+    for part in parts:
         part = re.sub(r"^and\s+", "", part.strip())
         if names and _INITIALS.match(part):
             names[-1] = f"{names[-1]}, {part}"
         elif part:
-            names.extend(_and_split(part))
+            names.extend(_and_split(_TRAILING_STOP.sub("", part)))
     return tuple(names) + (("et al.",) if et_al and names else ())
 
 
@@ -209,13 +227,39 @@ def lang_of(text: str) -> str:
     return "ja" if _JAPANESE.search(text) else "en"
 
 
+@dataclass(frozen=True, slots=True)
+class _Layout:
+    """Where the parts sit: authors end at `authors_end`, the title is text[start:end]."""
+
+    authors_end: int
+    start: int
+    end: int
+    after: int            # first index past the title and its closing mark
+
+
+_APA_DATE = re.compile(r"\(\s*(?:\d{4}[^()]{0,20}|n\.\s?d\.)\)\.?\s*")
+_SENTENCE_END = re.compile(r"(?<![A-Z])[.?!](?=\s|$)")
+
+
+def _layout(folded: str) -> _Layout | None:
+    """A quoted title (「」 “” "" ‘’), else the APA shape 'Authors (2024). Title. Outlet.'"""
+    span = _title_span(folded)
+    if span:
+        return _Layout(span[0], span[0] + 1, span[1], span[1] + 1)
+    m = _APA_DATE.search(folded)
+    end = _SENTENCE_END.search(folded, m.end()) if m else None
+    if m and end and end.start() > m.end():
+        return _Layout(m.start(), m.end(), end.start(), end.end())
+    return None
+
+
 def fields_of(text: str, links: tuple[str, ...] = ()) -> Citation:
     """A Citation of everything found (id left empty); a field not found is '' or ()."""
     url, (u0, u1) = find_url(text, links)
     folded = (text[:u0] + " " * (u1 - u0) + text[u1:]).translate(_FOLD)
-    span = _title_span(folded, (u0, u1))
+    layout = _layout(folded)
     dates = find_dates(folded)
-    t0, t1 = span if span else (0, -1)
+    t0, t1 = (layout.start, layout.end) if layout else (0, -1)
     outside = [d for d in dates if not t0 <= d.start <= t1]
     published = next((d for d in outside if not d.access and d.start > t1), None) \
         or next((d for d in outside if not d.access), None)
@@ -224,9 +268,9 @@ def fields_of(text: str, links: tuple[str, ...] = ()) -> Citation:
     stop = min(stops + ([u0] if u0 > t1 else []) + [len(text)])
     return Citation(
         id="",
-        authors=split_authors(text[:t0]) if span else (),
-        title=_clean_title(text[t0 + 1:t1]) if span else "",
-        outlet=_outlet(text, t1 + 1, stop) if span else "",
+        authors=split_authors(text[:layout.authors_end]) if layout else (),
+        title=_clean_title(text[t0:t1]) if layout else "",
+        outlet=_outlet(text, layout.after, stop) if layout else "",
         published=published.iso if published else "",
         url=url,
         accessed=next((d.iso for d in dates if d.access), ""),

@@ -79,10 +79,14 @@ def detect_format(text: str) -> str:
 # -- text and Markdown blocks --------------------------------------------------------------
 
 _ITEM = re.compile(r"^([ \t\u3000]*)(?:[*\-•][ \t]+)?(?:"
-                   r"(\d{1,4})[.)．）]|[(（\[［](\d{1,4})[)）\]］]|注[ \t]*(\d{1,4})[.:：)）]?|\*(\d{1,4})\)?"
-                   r")[ \t\u3000]*(\S.*)$")
+                   r"(\d{1,4})[.)．）]|[(（\[［](\d{1,4})[)）\]］]|(?:注|※|\*)[ \t]*(\d{1,4})[.:：)）]?"
+                   r"|(\d{1,3})(?=[ \t\u3000]))[ \t\u3000]*(\S.*)$")
 _CITED = re.compile(r"https?://|「[^」]+」|“[^”]+”|『[^』]+』.*\d{4}|\d{4}\s*年.*(参照|閲覧)"
                     r"|accessed|retrieved", re.IGNORECASE)
+
+
+_WORDY = re.compile(r"[^\W\d_]")     # a letter or kanji: the line says something
+MAX_GAP = 3              # footnotes 4, 5, 7: the author skipped 6; the list goes on
 
 
 @dataclass
@@ -98,19 +102,20 @@ def _indent(line: str) -> int:
 
 
 def _numbered_blocks(lines: list[str]) -> list[list[_Item]]:
-    """Runs of list items numbered n, n+1, ...; a wrapped or indented line continues an item."""
+    """Runs of list items numbered upwards (a skipped number or two is a typo, not a new list);
+    a wrapped or indented line continues an item."""
     blocks: list[list[_Item]] = []
     block: list[_Item] = []
     blank = False
     for i, line in enumerate(lines):
-        m = _ITEM.match(line)
+        m = _ITEM.match(line) if _WORDY.search(line) else None
         number = next((g for g in m.groups()[1:5] if g), "") if m else ""
-        if m and (not block or int(number) == int(block[-1].number) + 1):
+        if m and (not block or 0 < int(number) - int(block[-1].number) <= MAX_GAP):
             block.append(_Item(number, i, _indent(line), [m.group(6)]))
         elif m:
             blocks.append(block)
             block = [_Item(number, i, _indent(line), [m.group(6)])]
-        elif not line.strip():
+        elif not _WORDY.search(line):       # blank, or a page marker like '- 2 -' or '* * *'
             blank = True
             continue
         elif block and (not blank or _indent(line) > block[-1].indent):
@@ -129,14 +134,20 @@ def _score(texts: list[str]) -> int:
 
 
 def _best_block(lines: list[str], links: list[tuple[str, ...]] | None = None) -> list[Note]:
-    """The numbered block with the most citation-like items; the later one on a tie."""
+    """The run of citation-like blocks with the most citations; the later one on a tie.
+
+    Blocks whose numbering continues the previous one (a page header cut the list) join it.
+    """
     best: list[Note] = []
-    best_score = 0
+    run: list[Note] = []
     for block in _numbered_blocks(lines):
         notes = [_item_note(item, links) for item in block]
-        score = _score([n.text for n in notes])
-        if score and score >= best_score:
-            best, best_score = notes, score
+        if not _score([n.text for n in notes]):
+            continue
+        continues = run and 0 < int(notes[0].number) - int(run[-1].number) <= MAX_GAP
+        run = run + notes if continues else notes
+        if _score([n.text for n in run]) >= _score([n.text for n in best]):
+            best = run
     return best
 
 

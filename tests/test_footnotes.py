@@ -122,7 +122,8 @@ def test_seed_lang_counts_match_the_article_readme(seed):
 @pytest.mark.parametrize("name, kind", [("variants.txt", "text"), ("endnotes.html", "html"),
                                         ("word-export.html", "html"), ("notes-heading.txt", "html"),
                                         ("paragraphs.html", "html"), ("footnotes.md", "markdown"),
-                                        ("numbered-notes.md", "markdown")])
+                                        ("numbered-notes.md", "markdown"), ("styles-en.txt", "text"),
+                                        ("sup-paragraphs.html", "html")])
 def test_format_is_chosen_by_content(name, kind):
     assert detect_format((FIXTURES / name).read_text(encoding="utf-8")) == kind
 
@@ -168,6 +169,28 @@ FIXTURE_ROWS = [
     # a Japanese era date, アクセス after the date
     ("variants.txt", "5", ("佐藤花子", "鈴木一郎"), "地方創生の十年", "東洋経済オンライン", "2024-04-01",
      "https://toyokeizai.net/articles/-/700001", "2025-01-10"),
+    # APA: '(2024, June 2).' then the title as a sentence; initials stay with their surname
+    ("styles-en.txt", "1", ("Lee, A.", "Park, T."), "Markets in motion", "Financial Times", "2024-06-02",
+     "https://www.ft.com/content/abc-123", ""),
+    # APA with a group author, a year only, 'Retrieved ..., from URL'
+    ("styles-en.txt", "2", ("World Bank",), "Global economic prospects", "World Bank Group", "2023",
+     "https://www.worldbank.org/en/publication/gep", "2024-01-05"),
+    # MLA: inverted first author, a URL without its scheme, 'Accessed 22 Dec. 2025.'
+    ("styles-en.txt", "3", ("Hirsh, Michael",), "Putin Has Already Won", "Foreign Policy", "2025-12-11",
+     "https://foreignpolicy.com/2025/12/11/putin-west-russia-ukraine-won/", "2025-12-22"),
+    # British single quotes around a title holding an apostrophe; [accessed ...]
+    ("styles-en.txt", "4", (), "Britain’s new plan", "The Guardian", "2024-05-03",
+     "https://www.theguardian.com/politics/2024/may/03/plan", "2024-05-04"),
+    # an organisation with 'and' in its name is one author; number 5 skipped by the author
+    ("styles-en.txt", "6", ("Center for Strategic and International Studies",), "Rethinking Deterrence",
+     "CSIS", "2024-03-01", "https://www.csis.org/analysis/rethinking-deterrence", "2024-03-03"),
+    # ※-numbered notes cut by a page marker: still one list
+    ("page-break.txt", "3", (), "記事三", "読売新聞", "2024-01-03", "https://www.yomiuri.co.jp/c3/", "2024-02-01"),
+    # <sup>1</sup> paragraphs; the link text is a shortened URL, the href the whole one
+    ("sup-paragraphs.html", "1", (), "Title One", "Example Times", "2024-01-01",
+     "https://www.example-times.com/2024/01/01/title-one-long-path/", "2024-01-03"),
+    ("sup-paragraphs.html", "2", (), "題名二", "例示新聞", "2024-01-02", "https://www.example.jp/news/2",
+     "2024-01-03"),
 ]
 
 
@@ -179,7 +202,8 @@ def test_fixture_footnote_fields(name, cid, authors, title, outlet, published, u
         (authors, title, outlet, published, url, accessed)
 
 
-@pytest.mark.parametrize("name, count", [("variants.txt", 6), ("endnotes.html", 2), ("word-export.html", 2),
+@pytest.mark.parametrize("name, count", [("variants.txt", 6), ("styles-en.txt", 5), ("page-break.txt", 3),
+                                         ("sup-paragraphs.html", 2), ("endnotes.html", 2), ("word-export.html", 2),
                                          ("notes-heading.txt", 2), ("paragraphs.html", 2),
                                          ("footnotes.md", 2), ("numbered-notes.md", 2)])
 def test_prose_lists_and_navigation_are_not_footnotes(name, count):
