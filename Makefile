@@ -22,7 +22,7 @@ $(TESTSTAMP): pyproject.toml | $(BIN)/python
 ARTICLE ?= $(wildcard ../shared/articles/spf-2025-12-24-trump-ukraine.txt)
 
 # The main job: parse (if the article is newer than the registry) -> validate -> check -> report.
-# Exit code is check's: 0 ok, 1 policy violated, 3 inconclusive (network unreachable).
+# Fails when crawler check does not exit 0 (1 policy violated, 3 inconclusive: network unreachable).
 check: $(STAMP)
 	@if [ -n "$(ARTICLE)" ] && [ "$(ARTICLE)" -nt citations.csv ]; then \
 	  echo "article is newer than citations.csv: re-parsing"; \
