@@ -50,6 +50,7 @@ class Cache:
         self.root = Path(root)
         self._entries = self.root / "entries"
         self._bodies = self.root / "bodies"
+        self.write_errors: list[str] = []       # OSErrors from store(), for a run summary
 
     def _entry_path(self, url: str) -> Path:
         return self._entries / f"{_sha(url.encode())}.json"
@@ -76,10 +77,24 @@ class Cache:
         return entry, body
 
     def store(self, url: str, headers: dict[str, str], body: bytes) -> bool:
-        """Keep body + validators when the answer has any; True when stored."""
+        """Keep body + validators when the answer has any; True when stored.
+
+        A cache that cannot be written (full disk, read-only, a file where the
+        directory should be) costs the next run a full download, nothing more:
+        the page in hand must not be lost over it, so OSError means 'not stored'.
+        """
         etag, modified = headers.get("etag", ""), headers.get("last-modified", "")
         if not (etag or modified):
             return False
+        try:
+            self._write(url, etag, modified, headers, body)
+        except OSError as exc:
+            self.write_errors.append(f"{type(exc).__name__}: {exc}")
+            return False
+        return True
+
+    def _write(self, url: str, etag: str, modified: str, headers: dict[str, str],
+               body: bytes) -> None:
         digest = _sha(body)
         body_path = self._bodies / digest
         if not body_path.exists():
@@ -87,10 +102,12 @@ class Cache:
         record = {"url": url, "etag": etag, "last_modified": modified, "body_sha256": digest,
                   "headers": headers, "stored_at": isonow()}
         _atomic_write(self._entry_path(url), json.dumps(record).encode())
-        return True
 
     def discard(self, url: str) -> None:
-        self._entry_path(url).unlink(missing_ok=True)
+        try:
+            self._entry_path(url).unlink(missing_ok=True)
+        except OSError:
+            pass                                  # unreadable *and* undeletable: still a miss
 
 
 def _atomic_write(path: Path, data: bytes) -> None:

@@ -107,3 +107,14 @@ def test_identical_bodies_share_one_file(tmp_path):
     cache.store("http://a/2", {"etag": '"y"'}, b"same")
     assert len(list((tmp_path / "bodies").iterdir())) == 1
     assert cache.lookup("http://a/2")[1] == b"same"
+
+
+def test_unwritable_cache_does_not_lose_the_page(web, tmp_path):
+    site = web()
+    url = site.etag("/e", '"v1"', b"the page")
+    blocker = tmp_path / "cache"
+    blocker.write_text("a file where the cache directory should be")
+    r = fetch_one(url, cache_dir=blocker)
+    assert (r.status_code, r.body, r.outcome) == (200, b"the page", None)
+    cache = Cache(blocker)
+    assert not cache.store(url, {"etag": '"v1"'}, b"x") and cache.write_errors
