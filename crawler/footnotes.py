@@ -81,9 +81,12 @@ def detect_format(text: str) -> str:
 _ITEM = re.compile(r"^([ \t\u3000]*)(?:[*\-•][ \t]+)?(?:"
                    r"(\d{1,4})[.)．）]|[(（\[［](\d{1,4})[)）\]］]|(?:注|※|\*)[ \t]*(\d{1,4})[.:：)）]?"
                    r"|(\d{1,3})(?=[ \t\u3000]))[ \t\u3000]*(\S.*)$")
-_CITED = re.compile(r"https?://|「[^」]+」|“[^”]+”|『[^』]+』.*\d{4}|\d{4}\s*年.*(参照|閲覧)"
-                    r"|accessed|retrieved", re.IGNORECASE)
-
+# What makes a list item look like a citation, and how much each sign weighs.
+_SIGNS = [(re.compile(r"https?://|www\.", re.I), 3),
+          (re.compile(r"「[^」]+」|“[^”]+”|『[^』]+』|\"[^\"]{3,}\"|‘[^’]+’"), 1),
+          (re.compile(r"\d{4}\s*年\s*\d{1,2}\s*月|\b(?:19|20)\d{2}\b"), 1),
+          (re.compile(r"参照|閲覧|アクセス|accessed|retrieved", re.I), 2)]   # + 1 for a link (HTML)
+CITED = 3                # a URL alone, or a title with a date and an access word
 
 _WORDY = re.compile(r"[^\W\d_]")     # a letter or kanji: the line says something
 MAX_GAP = 3              # footnotes 4, 5, 7: the author skipped 6; the list goes on
@@ -127,10 +130,20 @@ def _numbered_blocks(lines: list[str]) -> list[list[_Item]]:
     return [b for b in blocks + [block] if b]
 
 
-def _score(texts: list[str]) -> int:
-    """How many items look like citations; 0 unless at least half of them do."""
-    cited = sum(1 for t in texts if _CITED.search(t))
-    return cited if cited * 2 >= len(texts) else 0
+def _weight(note: Note) -> int:
+    return sum(weight for pattern, weight in _SIGNS if pattern.search(note.text)) + bool(note.links)
+
+
+def _score(notes: list[Note]) -> int:
+    """Evidence that a list is the footnotes; 0 unless at least half its items look cited.
+
+    Items with a visible URL or an access date rank first: a list of related articles has
+    titles, dates and links too, but never '参照' or 'accessed'.
+    """
+    weights = [_weight(n) for n in notes]
+    cited = sum(w >= CITED for w in weights)
+    strong = sum(w - bool(n.links) >= CITED for w, n in zip(weights, notes))
+    return strong * 1000 + sum(weights) if notes and cited * 2 >= len(notes) else 0
 
 
 def _best_block(lines: list[str], links: list[tuple[str, ...]] | None = None) -> list[Note]:
@@ -142,11 +155,11 @@ def _best_block(lines: list[str], links: list[tuple[str, ...]] | None = None) ->
     run: list[Note] = []
     for block in _numbered_blocks(lines):
         notes = [_item_note(item, links) for item in block]
-        if not _score([n.text for n in notes]):
+        if not _score(notes):
             continue
         continues = run and 0 < int(notes[0].number) - int(run[-1].number) <= MAX_GAP
         run = run + notes if continues else notes
-        if _score([n.text for n in run]) >= _score([n.text for n in best]):
+        if _score(run) >= _score(best):
             best = run
     return best
 
@@ -195,7 +208,7 @@ def _unmark(note: Note) -> Note:
 def _text_notes(text: str, markdown: bool) -> list[Note]:
     lines = text.splitlines()
     defs = _markdown_defs(lines) if markdown else []
-    notes = defs if _score([n.text for n in defs]) else _best_block(lines)
+    notes = defs if _score(defs) else _best_block(lines)
     return [_unmark(n) for n in notes] if markdown else notes
 
 
@@ -279,11 +292,11 @@ def _html_notes(text: str) -> list[Note]:
     tree = LexborHTMLParser(text)
     for items in (_by_role(tree), _by_id(tree), _by_heading(tree)):
         notes = _list_notes(items) if items else []
-        if _score([n.text for n in notes]):
+        if _score(notes):
             return notes
     lists = [_list_notes(items) for items in _by_list(tree) if items]
-    best = max(lists, key=lambda ns: _score([n.text for n in ns]), default=[])
-    return best if _score([n.text for n in best]) else _html_lines(tree)
+    best = max(lists, key=_score, default=[])
+    return best if _score(best) else _html_lines(tree)
 
 
 def _html_lines(tree: LexborHTMLParser) -> list[Note]:

@@ -212,6 +212,13 @@ def test_prose_lists_and_navigation_are_not_footnotes(name, count):
     assert not any(w in c.raw for c in citations for w in ("Apples", "point", "Home"))
 
 
+def test_a_longer_list_of_related_articles_does_not_outrank_the_footnotes():
+    """Related-article lists have titles, dates and links too, but no visible URL or 参照."""
+    citations, errors = fixture("related-list.html")
+    assert [c.title for c in citations] == ["本当の脚注", "二つ目の脚注"] and errors == []
+    assert citations[1].url == "https://news.example.jp/2"
+
+
 def test_incomplete_footnote_is_kept_and_reported_with_its_missing_fields():
     citations, errors = fixture("variants.txt")
     assert citations[-1].title == "出典不明のメモ" and citations[-1].authors == ("田中",)
