@@ -82,10 +82,10 @@ _ITEM = re.compile(r"^([ \t\u3000]*)(?:[*\-•][ \t]+)?(?:"
                    r"(\d{1,4})[.)．）]|[(（\[［](\d{1,4})[)）\]］]|(?:注|※|\*)[ \t]*(\d{1,4})[.:：)）]?"
                    r"|(\d{1,3})(?=[ \t\u3000]))[ \t\u3000]*(\S.*)$")
 # What makes a list item look like a citation, and how much each sign weighs.
-_SIGNS = [(re.compile(r"https?://|www\.", re.I), 3),
+_SIGNS = [(re.compile(r"https?://|www\.", re.IGNORECASE), 3),
           (re.compile(r"「[^」]+」|“[^”]+”|『[^』]+』|\"[^\"]{3,}\"|‘[^’]+’"), 1),
           (re.compile(r"\d{4}\s*年\s*\d{1,2}\s*月|\b(?:19|20)\d{2}\b"), 1),
-          (re.compile(r"参照|閲覧|アクセス|accessed|retrieved", re.I), 2)]   # + 1 for a link (HTML)
+          (re.compile(r"参照|閲覧|アクセス|accessed|retrieved", re.IGNORECASE), 2)]   # + 1 for a link (HTML)
 CITED = 3                # a URL alone, or a title with a date and an access word
 
 _WORDY = re.compile(r"[^\W\d_]")     # a letter or kanji: the line says something
