@@ -127,6 +127,15 @@ class Env:
 N_PER_HOST = 8
 
 
+def _slow_etag(body: bytes, tag: str):
+    """0.25 s late, with a validator so the HTTP cache keeps it (304 to a matching request)."""
+    def serve(handler):
+        if handler.headers.get("If-None-Match") == tag:
+            return Response(304, b"", {"ETag": tag}, delay=0.25)
+        return Response(200, body, {"ETag": tag}, delay=0.25)
+    return serve
+
+
 @pytest.fixture
 def slow_web(web, tmp_path):
     """Two hosts, 8 articles each, every answer 0.25 s late: a run takes ~2 s."""
@@ -135,7 +144,7 @@ def slow_web(web, tmp_path):
     for s in sites:
         for i in range(N_PER_HOST):
             title = f"Article {s.host} number {i} about the ceasefire talks"
-            s.route(f"/a/{i}", Response(200, article(title), delay=0.25))
+            s.route(f"/a/{i}", _slow_etag(article(title), f'"{s.host}-{i}"'))
             rows.append((title, s.url(f"/a/{i}")))
     return sites, Env(tmp_path, write_registry(tmp_path / "c.csv", rows))
 
@@ -166,6 +175,13 @@ def test_sigkill_then_resume_fetches_only_what_is_missing(slow_web):
     assert 4 <= len(recorded) < total
     before = page_hits(sites)
     assert all(before.get(u) == 1 for u in recorded)          # each recorded page fetched once
+    # The cache after a kill: every entry is complete (verifies) or is discarded on lookup.
+    from crawler.cache import Cache
+    cache = Cache(env.tmp / "cache" / "http")
+    cached = {u for u in before if cache.lookup(u) is not None}
+    assert set(recorded) <= cached
+    # The dead process' lock is stale: the file still names it, and --resume takes it over.
+    assert json.loads((env.tmp / "c.db.lock").read_text())["pid"] == proc.pid
 
     res = env.run("--resume")
     assert res.returncode == 0, res.stderr
@@ -191,20 +207,25 @@ def test_sigkill_then_resume_fetches_only_what_is_missing(slow_web):
             responses += sum(r.rec_type in ("response", "revisit") for r in ArchiveIterator(fh))
     assert responses >= total
 
-    # Without --resume a new run starts and checks everything again.
+    # Without --resume a new run starts and checks everything again, from the cache (304s).
     res = env.run()
     assert res.returncode == 0, res.stderr
     assert [r[0] for r in env.query("select state from runs order by id")] == [
         "finished", "finished"]
-    assert env.query("select count(*) from results where run_id = ?", (run_id + 1,)) == [(total,)]
+    assert env.query("select status, count(*) from results where run_id = ? group by status",
+                     (run_id + 1,)) == [("ok", total)]
+    revalidated = [h for s in sites for h in s.hits() if h.path.startswith("/a/")
+                   and "if-none-match" in h.headers]
+    assert len(revalidated) == total
 
 
-def test_sigterm_exits_130_and_marks_run_interrupted(slow_web):
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_stop_signal_exits_130_and_marks_run_interrupted(slow_web, sig):
     sites, env = slow_web
     total = 2 * N_PER_HOST
     proc = env.start()
     env.wait_results(proc, 3)
-    proc.send_signal(signal.SIGTERM)
+    proc.send_signal(sig)
     _, err = proc.communicate(timeout=20)
     assert proc.returncode == 130, err
     assert "interrupted" in err and "--resume" in err
