@@ -112,7 +112,7 @@ def _numbered_blocks(lines: list[str]) -> list[list[_Item]]:
     blank = False
     for i, line in enumerate(lines):
         m = _ITEM.match(line) if _WORDY.search(line) else None
-        number = next((g for g in m.groups()[1:5] if g), "") if m else ""
+        number = str(int(next(g for g in m.groups()[1:5] if g))) if m else ""   # １ -> 1
         if m and (not block or 0 < int(number) - int(block[-1].number) <= MAX_GAP):
             block.append(_Item(number, i, _indent(line), [m.group(6)]))
         elif m:
@@ -330,7 +330,9 @@ def clean_raw(text: str) -> str:
 def find_notes(text: str) -> list[Note]:
     """The article's footnotes, whichever of the three formats it is written in."""
     kind = detect_format(text)
-    notes = _html_notes(text) if kind == "html" else _text_notes(text, kind == "markdown")
+    notes = _html_notes(text) if kind == "html" else []
+    if not notes:                 # Markdown with inline <sup> tags reads as HTML first
+        notes = _text_notes(text, kind != "text")
     return [Note(n.number, clean_raw(n.text), n.links) for n in notes if n.text.strip()]
 
 

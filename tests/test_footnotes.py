@@ -323,3 +323,21 @@ def test_parse_article_never_raises_on_citation_shaped_noise(parts):
 
 def test_find_notes_on_empty_and_whitespace():
     assert find_notes("") == [] and find_notes(" \n\t\n") == []
+
+
+def test_markdown_with_inline_html_tags_still_finds_its_notes():
+    text = ("本文<sup>1</sup>と<sup>2</sup>。\n\n## 注\n\n"
+            "1. 「題」『媒体』2024年1月1日、<https://a.example/1>（2024年2月1日参照）\n"
+            "2. 「題2」『媒体』2024年1月2日、[記事](https://a.example/2)（2024年2月1日参照）\n")
+    citations, errors = parse_article(text)
+    assert detect_format(text) == "html" and errors == []
+    assert [c.url for c in citations] == ["https://a.example/1", "https://a.example/2"]
+
+
+def test_full_width_numbers_and_a_url_on_a_continuation_line():
+    text = ("注\n１．「題」『媒体』２０２４年１月１日、https://a.example/1（２０２４年２月１日参照）\n"
+            "２．「題2」『媒体』2024年1月2日\n    https://a.example/2 （2024年2月1日参照）\n")
+    citations, errors = parse_article(text)
+    assert errors == []
+    assert [(c.id, c.published, c.url) for c in citations] == [
+        ("1", "2024-01-01", "https://a.example/1"), ("2", "2024-01-02", "https://a.example/2")]
