@@ -30,6 +30,7 @@ __all__ = [
 ]
 
 REQUIRED_FIELDS = ("title", "outlet", "published", "url", "accessed")
+MAX_NOTE_CHARS = 4000      # a citation is never longer; bounds the work on a runaway "footnote"
 
 
 @dataclass(frozen=True, slots=True)
@@ -338,7 +339,8 @@ def find_notes(text: str) -> list[Note]:
 
 def parse_footnote(note: Note) -> tuple[Citation, tuple[str, ...]]:
     """One footnote -> (Citation with what was found, names of required fields not found)."""
-    citation = replace(fields_of(note.text, note.links), id=note.number)
+    head = note.text[:MAX_NOTE_CHARS]
+    citation = replace(fields_of(head, note.links), id=note.number, raw=note.text)
     missing = tuple(f for f in REQUIRED_FIELDS if not getattr(citation, f))
     return citation, missing
 

@@ -110,9 +110,15 @@ def iter_rows(path: str | os.PathLike[str]) -> Iterator[tuple[int, Citation | Ro
     source = os.fspath(path)
     csv.field_size_limit(max(csv.field_size_limit(), FIELD_LIMIT))
     state = _Read(source)
-    while state.resume:
-        with open(source, "rb") as fh:
-            yield from state.read(fh)
+    try:
+        while state.resume:
+            with open(source, "rb") as fh:
+                yield from state.read(fh)
+    except OSError as exc:
+        yield 0, RowError(source, 0, f"cannot read the registry: {exc.strerror or exc}")
+        return
+    if state.header is None:
+        yield 0, RowError(source, 0, "empty registry: no header row (" + ",".join(COLUMNS) + ")")
 
 
 class _Read:

@@ -239,3 +239,11 @@ def test_validate_never_raises_on_csv_shaped_noise(tmp_path, rows):
     path = registry(tmp_path, "".join(",".join(r) + "\n" for r in rows))
     for e in validate(path, today=TODAY):
         assert e.line >= 1 and e.severity in ("error", "note")
+
+
+def test_empty_file_and_unreadable_path_are_whole_file_errors(tmp_path):
+    empty = tmp_path / "empty.csv"
+    empty.write_bytes(b"")
+    assert [(e.line, "empty registry" in e.message) for e in validate(empty)] == [(0, True)]
+    citations, errors = load_csv(tmp_path)          # a directory: open() fails
+    assert citations == [] and errors[0].line == 0 and "cannot read" in errors[0].message
