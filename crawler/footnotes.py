@@ -122,13 +122,18 @@ def _numbered_blocks(lines: list[str]) -> list[list[_Item]]:
         elif not _WORDY.search(line):       # blank, or a page marker like '- 2 -' or '* * *'
             blank = True
             continue
-        elif block and (not blank or _indent(line) > block[-1].indent):
+        elif block and (_indent(line) > block[-1].indent or not blank and not _ended(block[-1])):
             block[-1].lines.append(line.strip())
         elif block:
             blocks.append(block)
             block = []
         blank = False
     return [b for b in blocks + [block] if b]
+
+
+def _ended(item: _Item) -> bool:
+    """An item that closes with its back-link marker takes no unindented continuation line."""
+    return bool(_BACKLINK.search(item.lines[-1]))
 
 
 def _weight(note: Note) -> int:

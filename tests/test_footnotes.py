@@ -341,3 +341,10 @@ def test_full_width_numbers_and_a_url_on_a_continuation_line():
     assert errors == []
     assert [(c.id, c.published, c.url) for c in citations] == [
         ("1", "2024-01-01", "https://a.example/1"), ("2", "2024-01-02", "https://a.example/2")]
+
+
+def test_a_line_right_after_a_closed_footnote_is_not_part_of_it():
+    text = ("注\n1. 「題」『媒体』2024年1月1日、https://a.example/1（2024年2月1日参照）。(本文に戻る)\n"
+            "2. 「題2」『媒体』2024年1月2日、https://a.example/2（2024年2月1日参照）。(本文に戻る)\n関連論考\n")
+    citations, _ = parse_article(text)
+    assert citations[-1].raw == "「題2」『媒体』2024年1月2日、https://a.example/2（2024年2月1日参照）"
