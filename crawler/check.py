@@ -144,7 +144,7 @@ async def run_check(db: Database, citations: Iterable[Citation], opts: CheckOpti
         raise
     finally:
         _close_archive(writer, outcome)
-    if by_url and not answered:
+    if answered is False:
         outcome.state = "inconclusive"
     outcome.counts = store.finish_run(db, run_id, outcome.state).counts
     return outcome
@@ -180,17 +180,25 @@ def _close_archive(writer: WarcWriter | None, outcome: CheckOutcome) -> None:
 
 async def _fetch_and_judge(db: Database, run_id: int, by_url: dict[str, list[str]],
                            opts: CheckOptions, outcome: CheckOutcome,
-                           progress: Progress | None, writer: WarcWriter | None) -> bool:
-    """Judge each URL's citations as its fetch completes; True if any host answered at all."""
+                           progress: Progress | None, writer: WarcWriter | None) -> bool | None:
+    """Judge each URL's citations as its fetch completes.
+
+    Returns True if any host answered over HTTP, False if none did although we tried the
+    network (DNS or connect failed everywhere: offline), None if nothing touched the network
+    (every URL refused before any request: invalid, robots, private).
+    """
     today = dt.date.today()
-    answered = False
+    answered: bool | None = None
     request_headers = {"User-Agent": opts.fetch.user_agent, "Accept": "*/*",
                        "Accept-Encoding": ACCEPT_ENCODING}
     async with Fetcher(opts.fetch) as fetcher:
         fetcher.on_attempt = lambda a: store.record_attempt(db, run_id, a)
         prober = _Prober(fetcher)
         async for fetched in fetcher.fetch_all(by_url):
-            answered = answered or not network_down([fetched])
+            if fetched.status_code > 0 or fetched.from_cache:
+                answered = True
+            elif network_down([fetched]) and answered is None:
+                answered = False
             if writer is not None:
                 writer.write(fetched, request_headers)   # same thread: sqlite connections are per-thread
             for citation, v in await _judge_url(db, run_id, fetched, by_url[fetched.url],
