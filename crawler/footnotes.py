@@ -6,6 +6,8 @@ title, a date); inside a footnote a field is found by its shape (「」 or “�
 『』 around an outlet, a date next to 参照/閲覧/accessed/retrieved is the access date).
 Positions are found on a folded copy of the text (full-width digits and punctuation made
 ASCII, one character for one) so every field is sliced out of the text exactly as written.
+`raw` is the footnote as a reader sees it: HTML tags and Markdown link/emphasis syntax gone
+(the link targets kept as `Note.links`), the back-link marker and the final 。 or . removed.
 """
 
 from __future__ import annotations
@@ -290,7 +292,7 @@ def _by_heading(tree: LexborHTMLParser) -> list[LexborNode]:
 
 
 def _by_list(tree: LexborHTMLParser) -> list[list[LexborNode]]:
-    return [ol.css("li") for ol in tree.css("ol")]
+    return [[li for li in lst.css("li") if li.parent == lst] for lst in tree.css("ol, ul")]
 
 
 def _html_notes(text: str) -> list[Note]:

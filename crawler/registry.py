@@ -29,6 +29,7 @@ __all__ = [
     "iter_rows",
     "load_csv",
     "parse_article",
+    "url_problem",
     "validate",
     "validate_stats",
     "write_csv",

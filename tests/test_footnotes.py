@@ -348,3 +348,14 @@ def test_a_line_right_after_a_closed_footnote_is_not_part_of_it():
             "2. 「題2」『媒体』2024年1月2日、https://a.example/2（2024年2月1日参照）。(本文に戻る)\n関連論考\n")
     citations, _ = parse_article(text)
     assert citations[-1].raw == "「題2」『媒体』2024年1月2日、https://a.example/2（2024年2月1日参照）"
+
+
+def test_html_unordered_list_direct_items_are_numbered_by_position():
+    html = ('<html><body><ul class="nav"><li><a href="/">Home</a></li></ul><div><ul>'
+            '<li>「題」『媒体』2024年1月1日、<a href="https://a.example/1">https://a.example/1</a>（2024年2月1日参照）</li>'
+            '<li>“T,” Outlet, May 1, 2024, <a href="https://a.example/2">link</a>, accessed May 2, 2024</li>'
+            '</ul></div></body></html>')
+    citations, errors = parse_article(html)
+    assert [(c.id, c.url, c.outlet) for c in citations] == [("1", "https://a.example/1", "媒体"),
+                                                             ("2", "https://a.example/2", "Outlet")]
+    assert errors == []
