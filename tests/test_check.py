@@ -198,3 +198,11 @@ def test_soft_404_host_and_bot_wall_and_robots(tmp_path, web):
     probes = [h.path for h in catch_all.hits() if h.path not in ("/robots.txt",
                                                                  "/2025/01/ceasefire-plan")]
     assert len(probes) <= 2                               # one random-path probe (+ home) per host
+
+
+def test_only_refused_urls_is_not_called_offline(tmp_path):
+    reg = write_registry(tmp_path / "c.csv", [("T", "ftp://example.org/a"),
+                                              ("U", "http://exa mple.org/")])
+    res = run(tmp_path, reg, "--format", "json", "--fail-on", "invalid_url")
+    assert res.exit_code == 1, res.output           # judged (invalid), not inconclusive (3)
+    assert {c["status"] for c in json.loads(res.stdout)["citations"]} == {"invalid_url"}
