@@ -311,6 +311,13 @@ def test_parse_article_never_raises_on_any_text(text):
 
 
 @settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=600))
+def test_parse_article_never_raises_on_any_bytes(data):
+    citations, errors = parse_article(data, "x")
+    assert all(isinstance(c.raw, str) for c in citations) and (citations or errors)
+
+
+@settings(max_examples=200, deadline=None)
 @given(st.lists(st.sampled_from(["1. ", "2. ", "「", "」", "『", "』", "“", "”", '"', "<", ">", "(", ")",
                                  "（", "）", "https://a.example/p?q=1", "2025年1月2日", "December 3, 2025",
                                  "参照", "accessed on ", ", ", "、", "\n", " ", "<li>", "</li>", "<ol>",
