@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import codecs
 import re
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from crawler.citefields import fields_of
 from crawler.model import Citation, RowError
+from crawler.noteblocks import BACKLINK, Note, best_block, score, text_notes
 
 __all__ = [
     "REQUIRED_FIELDS",
@@ -33,15 +34,6 @@ __all__ = [
 
 REQUIRED_FIELDS = ("title", "outlet", "published", "url", "accessed")
 MAX_NOTE_CHARS = 4000      # a citation is never longer; bounds the work on a runaway "footnote"
-
-
-@dataclass(frozen=True, slots=True)
-class Note:
-    """One footnote as the article shows it: its number, its text, link targets (HTML/Markdown)."""
-
-    number: str
-    text: str
-    links: tuple[str, ...] = ()
 
 
 # -- bytes and format ----------------------------------------------------------------------
@@ -68,7 +60,6 @@ def decode(data: bytes) -> str:
 
 _HTML_DOC = re.compile(r"<!doctype\s+html|<html[\s>]|<body[\s>]", re.IGNORECASE)
 _HTML_TAG = re.compile(r"</(?:p|li|ol|ul|div|a|section|span|sup|h[1-6])>", re.IGNORECASE)
-_MD_DEF = re.compile(r"^ {0,3}\[\^([^\]\s]+)\]:[ \t]*(.*)$")
 _MD_SIGNS = re.compile(r"^ {0,3}\[\^[^\]\s]+\]:|^#{1,6} |\[[^\]\n]+\]\(https?://", re.MULTILINE)
 
 
@@ -77,147 +68,6 @@ def detect_format(text: str) -> str:
     if _HTML_DOC.search(text[:4096]) or len(_HTML_TAG.findall(text)) >= 2:
         return "html"
     return "markdown" if _MD_SIGNS.search(text) else "text"
-
-
-# -- text and Markdown blocks --------------------------------------------------------------
-
-_ITEM = re.compile(r"^([ \t\u3000]*)(?:[*\-•][ \t]+)?(?:"
-                   r"(\d{1,4})[.)．）]|[(（\[［](\d{1,4})[)）\]］]|(?:注|※|\*)[ \t]*(\d{1,4})[.:：)）]?"
-                   r"|(\d{1,3})(?=[ \t\u3000]))[ \t\u3000]*(\S.*)$")
-# What makes a list item look like a citation, and how much each sign weighs.
-_SIGNS = [(re.compile(r"https?://|www\.", re.IGNORECASE), 3),
-          (re.compile(r"「[^」]+」|“[^”]+”|『[^』]+』|\"[^\"]{3,}\"|‘[^’]+’"), 1),
-          (re.compile(r"\d{4}\s*年\s*\d{1,2}\s*月|\b(?:19|20)\d{2}\b"), 1),
-          (re.compile(r"参照|閲覧|アクセス|accessed|retrieved", re.IGNORECASE), 2)]   # + 1 for a link (HTML)
-CITED = 3                # a URL alone, or a title with a date and an access word
-
-_WORDY = re.compile(r"[^\W\d_]")     # a letter or kanji: the line says something
-MAX_GAP = 3              # footnotes 4, 5, 7: the author skipped 6; the list goes on
-
-
-@dataclass
-class _Item:
-    number: str
-    start: int              # line index of the item's first line
-    indent: int
-    lines: list[str]
-
-
-def _indent(line: str) -> int:
-    return len(line) - len(line.lstrip(" \t\u3000"))
-
-
-def _numbered_blocks(lines: list[str]) -> list[list[_Item]]:
-    """Runs of list items numbered upwards (a skipped number or two is a typo, not a new list);
-    a wrapped or indented line continues an item."""
-    blocks: list[list[_Item]] = []
-    block: list[_Item] = []
-    blank = False
-    for i, line in enumerate(lines):
-        m = _ITEM.match(line) if _WORDY.search(line) else None
-        number = str(int(next(g for g in m.groups()[1:5] if g))) if m else ""   # １ -> 1
-        if m and (not block or 0 < int(number) - int(block[-1].number) <= MAX_GAP):
-            block.append(_Item(number, i, _indent(line), [m.group(6)]))
-        elif m:
-            blocks.append(block)
-            block = [_Item(number, i, _indent(line), [m.group(6)])]
-        elif not _WORDY.search(line):       # blank, or a page marker like '- 2 -' or '* * *'
-            blank = True
-            continue
-        elif block and (_indent(line) > block[-1].indent or not blank and not _ended(block[-1])):
-            block[-1].lines.append(line.strip())
-        elif block:
-            blocks.append(block)
-            block = []
-        blank = False
-    return [b for b in blocks + [block] if b]
-
-
-def _ended(item: _Item) -> bool:
-    """An item that closes with its back-link marker takes no unindented continuation line."""
-    return bool(_BACKLINK.search(item.lines[-1]))
-
-
-def _weight(note: Note) -> int:
-    return sum(weight for pattern, weight in _SIGNS if pattern.search(note.text)) + bool(note.links)
-
-
-def _score(notes: list[Note]) -> int:
-    """Evidence that a list is the footnotes; 0 unless at least half its items look cited.
-
-    Items with a visible URL or an access date rank first: a list of related articles has
-    titles, dates and links too, but never '参照' or 'accessed'.
-    """
-    weights = [_weight(n) for n in notes]
-    cited = sum(w >= CITED for w in weights)
-    strong = sum(w - bool(n.links) >= CITED for w, n in zip(weights, notes))
-    return strong * 1000 + sum(weights) if notes and cited * 2 >= len(notes) else 0
-
-
-def _best_block(lines: list[str], links: list[tuple[str, ...]] | None = None) -> list[Note]:
-    """The run of citation-like blocks with the most citations; the later one on a tie.
-
-    Blocks whose numbering continues the previous one (a page header cut the list) join it.
-    """
-    best: list[Note] = []
-    run: list[Note] = []
-    for block in _numbered_blocks(lines):
-        notes = [_item_note(item, links) for item in block]
-        if not _score(notes):
-            continue
-        continues = run and 0 < int(notes[0].number) - int(run[-1].number) <= MAX_GAP
-        run = run + notes if continues else notes
-        if _score(run) >= _score(best):
-            best = run
-    return best
-
-
-def _item_note(item: _Item, links: list[tuple[str, ...]] | None) -> Note:
-    found = links[item.start] if links else ()
-    return Note(item.number, " ".join(item.lines).strip(), found)
-
-
-def _markdown_defs(lines: list[str]) -> list[Note]:
-    """`[^n]: text` definitions with their indented continuation lines, in document order."""
-    notes: list[tuple[str, list[str]]] = []
-    for line in lines:
-        m = _MD_DEF.match(line)
-        if m:
-            notes.append((m.group(1), [m.group(2)]))
-        elif notes and line.startswith(("  ", "\t")) and line.strip():
-            notes[-1][1].append(line.strip())
-        elif line.strip():
-            notes.append(("", []))          # a paragraph ends the definition
-    seen: dict[str, Note] = {}
-    for label, parts in notes:
-        if label and label not in seen:
-            seen[label] = Note(label, " ".join(parts).strip())
-    return list(seen.values())
-
-
-_MD_LINK = re.compile(r"\[([^\]\n]*)\]\(\s*<?(https?://[^\s<>()]+(?:\([^\s()]*\)[^\s<>()]*)*)>?"
-                      r"(?:\s+\"[^\"]*\")?\s*\)")
-_MD_EMPHASIS = re.compile(r"(?<![\w*])(\*{1,2}|_{1,2})(?=\S)(.+?)(?<=\S)\1(?![\w*])")
-_URLISH = re.compile(r"<[^>\s]+>|https?://\S+")
-
-
-def _unmark(note: Note) -> Note:
-    """Markdown -> the text a reader sees: [label](url) -> label (url kept), *emphasis* -> text."""
-    links = tuple(m.group(2) for m in _MD_LINK.finditer(note.text))
-    text = _MD_LINK.sub(lambda m: m.group(1), note.text)
-    pieces, last = [], 0
-    for m in _URLISH.finditer(text):
-        pieces += [_MD_EMPHASIS.sub(r"\2", text[last:m.start()]), m.group(0)]
-        last = m.end()
-    pieces.append(_MD_EMPHASIS.sub(r"\2", text[last:]))
-    return Note(note.number, "".join(pieces), note.links + links)
-
-
-def _text_notes(text: str, markdown: bool) -> list[Note]:
-    lines = text.splitlines()
-    defs = _markdown_defs(lines) if markdown else []
-    notes = defs if _score(defs) else _best_block(lines)
-    return [_unmark(n) for n in notes] if markdown else notes
 
 
 # -- HTML ----------------------------------------------------------------------------------
@@ -300,11 +150,11 @@ def _html_notes(text: str) -> list[Note]:
     tree = LexborHTMLParser(text)
     for items in (_by_role(tree), _by_id(tree), _by_heading(tree)):
         notes = _list_notes(items) if items else []
-        if _score(notes):
+        if score(notes):
             return notes
     lists = [_list_notes(items) for items in _by_list(tree) if items]
-    best = max(lists, key=_score, default=[])
-    return best if _score(best) else _html_lines(tree)
+    best = max(lists, key=score, default=[])
+    return best if score(best) else _html_lines(tree)
 
 
 def _html_lines(tree: LexborHTMLParser) -> list[Note]:
@@ -316,13 +166,11 @@ def _html_lines(tree: LexborHTMLParser) -> list[Note]:
         hrefs = [a.attributes.get("href") or "" for a in node.css("a[href]")]
         lines.append(_node_text(node))
         links.append(tuple(h for h in hrefs if h.lower().startswith(("http://", "https://"))))
-    return _best_block(lines, links)
+    return best_block(lines, links)
 
 
 # -- the article ---------------------------------------------------------------------------
 
-_BACKLINK = re.compile(r"\s*(?:[(（\[［]\s*(?:本文に戻る|本文へ戻る|戻る|back to (?:the )?text|return to "
-                       r"(?:the )?text|back)\s*[)）\]］]|本文に戻る|本文へ戻る|↩\ufe0e?|↑|\^)\s*$", re.IGNORECASE)
 _TERMINAL = re.compile(r"\s*[。．.]\s*$")
 
 
@@ -331,7 +179,7 @@ def clean_raw(text: str) -> str:
     previous = None
     while previous != text:
         previous = text
-        text = _TERMINAL.sub("", _BACKLINK.sub("", text)).strip()
+        text = _TERMINAL.sub("", BACKLINK.sub("", text)).strip()
     return text
 
 
@@ -340,7 +188,7 @@ def find_notes(text: str) -> list[Note]:
     kind = detect_format(text)
     notes = _html_notes(text) if kind == "html" else []
     if not notes:                 # Markdown with inline <sup> tags reads as HTML first
-        notes = _text_notes(text, kind != "text")
+        notes = text_notes(text, kind != "text")
     return [Note(n.number, clean_raw(n.text), n.links) for n in notes if n.text.strip()]
 
 
