@@ -188,6 +188,7 @@ def _outlet(text: str, after: int, stop: int) -> str:
 
 _NAME_WORD = re.compile(r"^(?:[A-Z][\w'’.-]*|[A-Z]\.|de|da|di|van|von|der|den|du|le|la|bin|al|of)$")
 _ET_AL = re.compile(r"\s*,?\s*\bet\s+al\.?$", re.IGNORECASE)
+_AUTHOR_YEAR = re.compile(r"\s*[(（]\s*\d{4}[^)）]{0,20}[)）]\.?\s*$")     # 山田太郎（2024）「題名」
 _INITIALS = re.compile(r"^(?:[A-Z]\.\s*)+$")
 _TRAILING_STOP = re.compile(r"(?<!\b[A-Z])(?<!\bal)(?<!\bJr)(?<!\bSr)\.$")   # APA 'World Bank.'; not 'J.'
 
@@ -203,6 +204,7 @@ def _and_split(part: str) -> list[str]:
 def split_authors(segment: str) -> tuple[str, ...]:
     """'A, B & C' / 'A、B' / 'A and B' / 'A et al.' -> names; 'Smith, J.' stays one name."""
     segment = re.sub(r"^(?:by|written by)\s+", "", segment.strip(" \t、,，:：;"), flags=re.IGNORECASE)
+    segment = _AUTHOR_YEAR.sub("", segment).strip(" \t、,，:：;")
     et_al = _ET_AL.search(segment)
     segment = segment[:et_al.start()] if et_al else segment
     names: list[str] = []

@@ -252,6 +252,7 @@ def test_bytes_in_shift_jis_are_decoded():
     ("Center for Strategic and International Studies", ("Center for Strategic and International Studies",)),
     ("Mary Jones et al.", ("Mary Jones", "et al.")),
     ("By Ann Lee; Bo Kim", ("Ann Lee", "Bo Kim")),
+    ("山田太郎（2024）", ("山田太郎",)),                        # author-date style: the year is not a name
     ("", ()),
 ])
 def test_split_authors(segment, names):
@@ -282,6 +283,18 @@ def test_find_dates(text, expected):
 ])
 def test_find_url(text, url):
     assert find_url(text)[0] == url
+
+
+@pytest.mark.parametrize("text, outlet", [
+    ("「題名」日本経済新聞、2024年1月1日、https://a.example/1（2024年2月1日参照）", "日本経済新聞"),
+    ("「題名」（日本経済新聞、2024年1月1日）https://a.example/1 2024年2月1日閲覧", "日本経済新聞"),
+    ("Anna Lee, “Title?” The Outlet (London), 2 January 2024, https://a.example/1 (viewed 3 January 2024)",
+     "The Outlet (London)"),
+])
+def test_outlet_without_brackets_is_what_lies_between_title_and_date(text, outlet):
+    citation, missing = parse_footnote(Note("1", text))
+    assert citation.outlet == outlet and missing == ()
+    assert (citation.published, citation.accessed) in {("2024-01-01", "2024-02-01"), ("2024-01-02", "2024-01-03")}
 
 
 def test_link_target_is_used_only_when_the_text_has_no_url():
