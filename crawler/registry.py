@@ -21,19 +21,8 @@ from crawler.footnotes import parse_article
 from crawler.model import Citation, RowError
 from crawler.urls import host_key, normalise
 
-__all__ = [
-    "AUTHOR_SEPARATOR",
-    "COLUMNS",
-    "Stats",
-    "iter_csv",
-    "iter_rows",
-    "load_csv",
-    "parse_article",
-    "url_problem",
-    "validate",
-    "validate_stats",
-    "write_csv",
-]
+__all__ = ["AUTHOR_SEPARATOR", "COLUMNS", "Stats", "iter_csv", "iter_rows", "load_csv", "parse_article",
+           "url_problem", "validate", "validate_stats", "write_csv"]
 
 COLUMNS = ("id", "authors", "title", "outlet", "published", "url", "accessed", "lang", "raw")
 AUTHOR_SEPARATOR = "; "
