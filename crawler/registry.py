@@ -205,6 +205,8 @@ def url_problem(url: str) -> str:
         return "missing URL"
     if url != url.strip() or re.search(r"\s", url):
         return f"URL contains whitespace: {url!r}"
+    if re.search(r'[<>"\x00-\x1f\x7f]', url):
+        return f"URL contains a character that must be percent-encoded (<, >, \" or a control): {url!r}"
     try:
         parts = urlsplit(url)
         port = parts.port

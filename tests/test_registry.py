@@ -165,6 +165,7 @@ def row(**kw: str) -> str:
     ({"url": "ftp://example.com/a"}, "url", "not an http(s) URL"),
     ({"url": "https://example.com/a b"}, "url", "whitespace"),
     ({"url": " https://example.com/a"}, "url", "whitespace"),
+    ({"url": "<https://example.com/a>"}, "url", "percent-encoded"),
     ({"url": "https://exa_mple..com/a"}, "url", "unparseable host"),
     ({"url": "https://[::1/a"}, "url", "unparseable URL"),
     ({"url": "https://example.com:99999/"}, "url", "unparseable URL"),
