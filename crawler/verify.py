@@ -92,7 +92,8 @@ def page_status(citation: Citation, fetched: Fetched, page: Page | None) -> tupl
         return Status.SOFT_404, "redirect-to-home"
     if moved and urls.is_deep(cited) and urls.is_section_index(final, cited):
         return Status.SOFT_404, "redirect-to-section"
-    if page is None:
+    if page is None or (fetched.truncated and not page.titles and not page.text.strip()):
+        # over the cap with nothing judgeable in the head we read: say so, don't call it ok
         return (Status.TOO_LARGE, "truncated") if fetched.truncated else (Status.OK, "")
     for check, prefix in ((sites.parked, "parked:"), (sites.error_page, "")):
         rule = check(page)

@@ -238,3 +238,21 @@ def test_probe_with_similar_text_but_another_title_is_not_soft_404():
     pr = Fetched(url=ART + "x", final_url=ART + "x", status_code=200, body=theirs.encode())
     v = run(f, cite("A different cited title entirely"), probe=(pr, parse_page(pr.body)))
     assert v.status is Status.OK
+
+
+def test_truncated_page_with_nothing_judgeable_is_too_large():
+    from crawler.extract import parse_page
+    from crawler.model import Citation, Fetched
+    from crawler.verify import judge
+    body = b"\0" * 200_000
+    fetched = Fetched(url="https://e.org/a/b", final_url="https://e.org/a/b", status_code=200,
+                      body=body, truncated=True, headers={"content-type": "text/html"})
+    v = judge(Citation(id="1", title="A title", url="https://e.org/a/b"), fetched,
+              parse_page(body, fetched.headers))
+    assert v.status.value == "too_large"
+    page = b"<html><head><title>A title</title></head><body>" + b"x" * 1000
+    fetched = Fetched(url="https://e.org/a/b", final_url="https://e.org/a/b", status_code=200,
+                      body=page, truncated=True, headers={"content-type": "text/html"})
+    v = judge(Citation(id="1", title="A title", url="https://e.org/a/b"), fetched,
+              parse_page(page, fetched.headers))
+    assert v.status.value == "ok"          # the head holds the title: judged on what was read
