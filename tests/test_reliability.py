@@ -16,17 +16,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
 
 import reliability as R  # noqa: E402
 
-# Known failures, reported to their owners (see the reason); strict, so a fix shows up here.
-KNOWN: dict[str, str] = {
-    "gzip bomb": "verify: a truncated page with nothing judgeable (no title, no text) is "
-                 "judged ok/title mismatch, not too_large (verify.page_status)",
-    "full disk: cache + WARC on a full disk (ENOSPC)":
-        "fetch_hops._final: an OSError from cache.store() escapes into the attempt and the "
-        "page ends connection_error although it was fetched",
-    "full disk: cache + WARC dir is a file (ENOTDIR)":
-        "fetch_hops._final: an OSError from cache.store() escapes into the attempt and the "
-        "page ends connection_error although it was fetched",
-}
+# Known failures, reported to their owners: name prefix -> reason. Marked xfail(strict=True), so
+# a fix shows up here. (Fixed so far: gzip bomb -> too_large, f540aca; a cache that cannot be
+# written no longer fails the fetched page, ebd6e37.)
+KNOWN: dict[str, str] = {}
 
 
 def known(name: str) -> str | None:
