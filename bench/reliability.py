@@ -190,7 +190,7 @@ def _hostile_web(new_site: Hosts, form: Form, garbage_host: str
         s.redirect(f"/r/{i}", f"/r/{i + 1}", 302)
     s.route(f"/r/{form.redirects}", Response(200, article("Ceasefire talks resume in Geneva")))
     cases.append((f"{form.redirects} redirects", cite(5, s.url("/r/0")), {"redirect_loop"}))
-    facts["redirect hops requested (limit 10)"] = lambda s=s: len(
+    facts["redirect hops requested"] = lambda s=s: len(
         [h for h in s.hits() if h.path.startswith("/r/")])
     s = site()
     cases.append(("429 storm", cite(6, s.storm_429("/storm", "1")), {"blocked"}))
@@ -271,10 +271,12 @@ def hostile_web(tmp: Path, form: Form, new_site: Hosts, garbage_host: str) -> li
             if c.id == "12":
                 t.notes.append(f"stored title {titles.get(c.id)} chars")
             tallies.append(t)
-        for label, probe in facts.items():
-            value = probe()
-            if value is not None:
-                tallies[-1].notes.append(f"{label}: {value}")
+        by_name = {t.input: t for t in tallies}
+        hops = facts["redirect hops requested"]()
+        t = by_name[f"{form.redirects} redirects"]
+        t.notes.append(f"{hops} hops requested (limit 10 redirects: 11)")
+        if hops > 11:          # a second attempt: a stall of the loop was charged as a timeout
+            t.survived = 0
         integrity = db.execute("pragma integrity_check").fetchone()[0]
         if integrity != "ok":
             tallies.append(Tally("hostile web", "store integrity", 1, 0, 0, [integrity]))

@@ -99,7 +99,9 @@ def _with_history(db: Database, run_id: int, v: Verdict, opts: CheckOptions) -> 
 
 async def _judge_url(db: Database, run_id: int, fetched: Fetched, ids: list[str],
                      prober: _Prober, opts: CheckOptions, today: dt.date) -> list[tuple[Citation, Verdict]]:
-    page = page_of(fetched)
+    # Parsing and judging are pure CPU work (seconds for a 5 MB page or a megabyte title):
+    # off the event loop, so requests in flight are not charged for it against their timeouts.
+    page = await asyncio.to_thread(page_of, fetched)
     out = []
     for cid in ids:
         citation = store.get_citation(db, cid)
@@ -107,8 +109,8 @@ async def _judge_url(db: Database, run_id: int, fetched: Fetched, ids: list[str]
             continue
         probe, home = (await prober.probe(fetched.url) if needs_probe(citation, fetched, page)
                        else (None, None))
-        v = judge(citation, fetched, page, probe=probe, home=home,
-                  title_threshold=opts.title_threshold, today=today)
+        v = await asyncio.to_thread(judge, citation, fetched, page, probe=probe, home=home,
+                                    title_threshold=opts.title_threshold, today=today)
         v, since = _with_history(db, run_id, v, opts)
         store.record_result(db, run_id, v, since)
         out.append((citation, v))
