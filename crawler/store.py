@@ -22,6 +22,8 @@ from crawler.model import (
 )
 
 SCHEMA_VERSION = 1
+TEXT_MAX = 2000         # chars of a page title or error kept per result: a hostile page's
+                        # megabyte <title> must not be stored (and reported) once per run
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS citations (
@@ -205,13 +207,13 @@ def record_result(db: Database, run_id: int, v: Verdict, failing_since: str = ""
     row = {
         "run_id": run_id, "citation_id": v.id, "url": v.url, "checked_at": v.checked_at or isonow(),
         "status": v.status.value, "http_status": v.http_status, "final_url": v.final_url,
-        "redirects": _hops_json(v.redirects), "page_title": v.page_title,
+        "redirects": _hops_json(v.redirects), "page_title": v.page_title[:TEXT_MAX],
         "title_score": v.title_score,
         "title_match": None if v.title_match is None else int(v.title_match),
         "published_found": v.published_found, "modified_found": v.modified_found,
         "date_verdict": v.date_verdict.value, "drift": v.drift, "fingerprint": v.fingerprint,
         "health": v.health.value, "failing_since": failing_since, "url_status": v.url_status,
-        "attempts": v.attempts, "elapsed_ms": v.elapsed_ms, "error": v.error,
+        "attempts": v.attempts, "elapsed_ms": v.elapsed_ms, "error": v.error[:TEXT_MAX],
     }
     cols = ", ".join(row)
     with db.conn:       # the whole row is given, so replace == upsert, in one statement
