@@ -14,6 +14,8 @@ Sections:
                   invalid URLs
   full disk       the cache and WARC writes fail with ENOSPC (/dev/full) or ENOTDIR
   read-only store `crawler check` and `crawler report` on a store nobody may write
+  malformed files registries (binary, UTF-16, 5 MB field, 10,000 columns, NUL, ...) through
+                  `validate` and `check`, articles through `parse`: exit 0-3, never a traceback
   fuzz pages      hypothesis: random bytes / HTML-ish text / headers through parse_page + judge
   fuzz registry   hypothesis: random citation fields through a real check (loopback only)
   fuzz csv        hypothesis: random CSV files through crawler.registry.load_csv (if present)
@@ -230,6 +232,10 @@ def _hostile_web(new_site: Hosts, form: Form, garbage_host: str
     cases.append(("invalid URL: http:// (no host)", cite(17, "http://"), {"invalid_url"}))
     cases.append(("invalid URL: spaces and NUL", cite(18, "http://exa mple\x00.test/ x"),
                   {"invalid_url", "dns_error"}))
+    cases.append(("invalid URL: http://[::1 (bad IPv6)", cite(21, "http://[::1"), {"invalid_url"}))
+    cases.append(("invalid URL: port 99999", cite(22, "http://127.0.0.1:99999/x"),
+                  {"invalid_url"}))
+    cases.append(("invalid URL: port abc", cite(23, "http://127.0.0.1:abc/x"), {"invalid_url"}))
     s = site()
     cases.append(("404 with a 5 MB body", cite(19, s.status(
         "/big404", 404, body=b"<html><title>Not found</title>" + b"x" * 5_000_000)),
@@ -635,6 +641,96 @@ def fuzz_article(tmp: Path, form: Form) -> Tally:
     return t
 
 
+# -- section: malformed files through the CLI ----------------------------------------------------
+
+def _malformed_registries(good_url: str) -> list[tuple[str, bytes]]:
+    header = ",".join(COLUMNS).encode()
+    good = f"1,,Ceasefire talks resume in Geneva,Outlet,2025-01-09,{good_url},2025-12-22,en,".encode()
+    return [
+        ("empty file", b""),
+        ("header only", header + b"\n"),
+        ("binary garbage", bytes((i * 131 + 7) % 256 for i in range(4096))),
+        ("UTF-16 with BOM", (",".join(COLUMNS) + "\n" + good.decode()).encode("utf-16")),
+        ("latin-1 bytes in a UTF-8 file", header + b"\n" + good + b"\n2,,Caf\xe9,O,,"
+         + good_url.encode() + b"?b,,en,\n"),
+        ("semicolon delimiter", header.replace(b",", b";") + b"\n" + good.replace(b",", b";")),
+        ("no url column", b"id,title\n1,Ceasefire\n"),
+        ("duplicate ids", header + b"\n" + good + b"\n" + good + b"\n"),
+        ("unterminated quote", header + b"\n" + good + b'\n2,"never closed,' + b"x" * 1000),
+        ("a 5 MB field", header + b"\n" + good + b"\n3,," + b"T" * 5_000_000 + b",O,,"
+         + good_url.encode() + b"?c,,en,\n"),
+        ("NUL bytes", header + b"\n" + good + b"\n4,\x00,\x00\x00,O,," + good_url.encode()
+         + b"?d,,en,\n"),
+        ("10,000 columns", header + b"\n" + b",".join([b"x"] * 10_000) + b"\n" + good),
+        ("CRLF and a blank line", (header + b"\r\n\r\n" + good + b"\r\n")),
+        ("dates and URLs malformed", header + b"\n5,,T,O,2025-02-30,javascript:alert(1),"
+         b"tomorrow,xx,\n6,,T,O,99999-01-01,http://[::1,,en,\n" + good),
+    ]
+
+
+def _malformed_articles() -> list[tuple[str, bytes]]:
+    return [
+        ("empty article", b""),
+        ("binary article", bytes((i * 97 + 3) % 256 for i in range(8192))),
+        ("one 5 MB line", b"[1] " + b"word " * 1_000_000),
+        ("markers only", b"[1]\n[2]\n[^3]:\n1.\n\xe6\xb3\xa81\n" * 200),
+        ("deeply nested HTML", b"<ol>" + b"<li><div>" * 5000 + b"x" + b"</div></li>" * 5000
+         + b"</ol>"),
+        ("UTF-16 article", "注1 「記事」『新聞』2025年1月9日 https://x.test/a\n".encode("utf-16")),
+        ("10,000 footnotes", b"Notes\n" + b"".join(
+            b"[%d] Author, \"Title %d\", Outlet, 2025-01-09. http://x.test/%d\n" % (i, i, i)
+            for i in range(1, 10_001))),
+    ]
+
+
+def cli_inputs(tmp: Path, form: Form, new_site: Hosts) -> list[Tally]:
+    """Malformed registries through `validate` and `check`, malformed articles through `parse`:
+    an exit code from the documented set (0-3) and a message, never a traceback."""
+    from click.testing import CliRunner
+
+    from crawler.cli import cli
+    s = new_site()
+    s.fallback = Response(200, article("Ceasefire talks resume in Geneva"))
+    runner = CliRunner()
+    out: list[Tally] = []
+
+    def invoke(t: Tally, args: list[str]) -> None:
+        t.tried += 1
+        res = runner.invoke(cli, args, catch_exceptions=True)
+        crashed = res.exception is not None and not isinstance(res.exception, SystemExit)
+        if crashed or res.exit_code not in (0, 1, 2, 3):
+            t.notes.append(f"{args[0]}: exit {res.exit_code} "
+                           f"{type(res.exception).__name__ if crashed else ''}: "
+                           f"{str(res.exception)[:80] if crashed else ''}")
+        else:
+            t.survived += 1
+            t.notes.append(f"{args[0]} {res.exit_code}")
+
+    try:
+        for i, (name, data) in enumerate(_malformed_registries(s.url("/p"))):
+            path = tmp / f"reg{i}.csv"
+            path.write_bytes(data)
+            t = Tally("malformed files", f"registry: {name}")
+            invoke(t, ["validate", str(path)])
+            invoke(t, ["check", str(path), "--db", str(tmp / f"reg{i}.db"), "--cache-dir",
+                       str(tmp / "cache"), "--allow-private", "--delay", "0",
+                       "--max-retries", "0", "--no-lookup-archives", "--no-progress",
+                       "--format", "json", "-o", str(tmp / f"reg{i}.json")])
+            out.append(t)
+        t = Tally("malformed files", "registry: a directory, not a file")
+        invoke(t, ["validate", str(tmp)])
+        out.append(t)
+        for i, (name, data) in enumerate(_malformed_articles()):
+            path = tmp / f"art{i}.txt"
+            path.write_bytes(data)
+            t = Tally("malformed files", f"article: {name}")
+            invoke(t, ["parse", str(path), "-o", str(tmp / f"art{i}.csv")])
+            out.append(t)
+    finally:
+        s.close()
+    return out
+
+
 # -- running it all ---------------------------------------------------------------------------
 
 def run_all(tmp: Path, form: Form, new_site: Hosts, garbage_host: str,
@@ -643,6 +739,7 @@ def run_all(tmp: Path, form: Form, new_site: Hosts, garbage_host: str,
         ("hostile", lambda: hostile_web(tmp / "h", form, new_site, garbage_host)),
         ("disk", lambda: full_disk(tmp / "d", form, new_site)),
         ("readonly", lambda: read_only_store(tmp / "r", form, new_site)),
+        ("files", lambda: cli_inputs(tmp / "m", form, new_site)),
         ("pages", lambda: [fuzz_pages(form)]),
         ("registry", lambda: [fuzz_registry_rows(tmp / "f", form, new_site)]),
         ("csv", lambda: [fuzz_registry_csv(tmp / "c", form)]),
@@ -652,7 +749,7 @@ def run_all(tmp: Path, form: Form, new_site: Hosts, garbage_host: str,
     for name, run in sections:
         if only and name not in only:
             continue
-        for sub in ("h", "d", "r", "f", "c", "a"):
+        for sub in ("h", "d", "r", "f", "c", "a", "m"):
             (tmp / sub).mkdir(parents=True, exist_ok=True)
         t0 = time.monotonic()
         try:
@@ -683,7 +780,7 @@ def main() -> None:
     p.add_argument("--short", action="store_true", help="the CI form (~100 examples)")
     p.add_argument("--examples", type=int, default=None, help="hypothesis examples per section")
     p.add_argument("--only", default="", help="comma-separated sections: hostile,disk,readonly,"
-                                              "pages,registry,csv,article")
+                                              "files,pages,registry,csv,article")
     args = p.parse_args()
     form = SHORT if args.short else LONG
     if args.examples:

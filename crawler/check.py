@@ -22,7 +22,8 @@ from crawler import drift, health, store
 from crawler.extract import parse_page
 from crawler.fetch import FetchConfig, Fetcher, network_down
 from crawler.fetch_body import ACCEPT_ENCODING
-from crawler.model import Citation, Fetched, Page, Status, Verdict
+from crawler.hosts import host_key
+from crawler.model import Citation, Fetched, Page, Status, Verdict, isonow
 from crawler.verify import judge, needs_probe, probe_url
 from crawler.warc import WarcWriter
 
@@ -180,6 +181,20 @@ def _close_archive(writer: WarcWriter | None, outcome: CheckOutcome) -> None:
     outcome.archive_errors.extend(writer.errors)
 
 
+def _unparseable(by_url: dict[str, list[str]]) -> list[Fetched]:
+    """URLs that do not even split into scheme/host/port (`http://[::1`, `http://x:99999/`):
+    one such registry row must end as invalid_url, not take the scheduler down with it."""
+    out = []
+    for url in by_url:
+        try:
+            host_key(url)
+            urlsplit(url).port
+        except ValueError as exc:
+            out.append(Fetched(url, final_url=url, outcome=Status.INVALID_URL,
+                               error=f"not a valid URL: {exc}", fetched_at=isonow()))
+    return out
+
+
 async def _fetch_and_judge(db: Database, run_id: int, by_url: dict[str, list[str]],
                            opts: CheckOptions, outcome: CheckOutcome,
                            progress: Progress | None, writer: WarcWriter | None) -> bool | None:
@@ -196,6 +211,12 @@ async def _fetch_and_judge(db: Database, run_id: int, by_url: dict[str, list[str
     async with Fetcher(opts.fetch) as fetcher:
         fetcher.on_attempt = lambda a: store.record_attempt(db, run_id, a)
         prober = _Prober(fetcher)
+        for fetched in _unparseable(by_url):      # judged without a request, never fetched
+            for citation, v in await _judge_url(db, run_id, fetched, by_url.pop(fetched.url),
+                                                prober, opts, today):
+                outcome.checked += 1
+                if progress:
+                    progress(citation, v)
         async for fetched in fetcher.fetch_all(by_url):
             if fetched.status_code > 0 or fetched.from_cache:
                 answered = True

@@ -49,7 +49,9 @@ HOSTILE_INPUTS = [
     f"robots.txt of {R.SHORT.robots_entries} rules: allowed page",
     f"robots.txt of {R.SHORT.robots_entries} rules: last rule", "title of a megabyte",
     "hang (no answer)", "connection dropped", "invalid URL: ftp://", "invalid URL: empty",
-    "invalid URL: http:// (no host)", "invalid URL: spaces and NUL", "404 with a 5 MB body",
+    "invalid URL: http:// (no host)", "invalid URL: spaces and NUL",
+    "invalid URL: http://[::1 (bad IPv6)", "invalid URL: port 99999", "invalid URL: port abc",
+    "404 with a 5 MB body",
     "gzip that is not gzip",
 ]
 
@@ -97,6 +99,21 @@ def test_read_only_store(tmp_path, web):
                                           "check on a read-only db file"], tallies
     for t in tallies:
         check_tally(t)
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    from server import Site
+    sites = iter(range(236, 240))
+    return {t.input: t for t in R.cli_inputs(tmp_path_factory.mktemp("files"), R.SHORT,
+                                              lambda: Site(f"127.0.0.{next(sites)}"))}
+
+
+@pytest.mark.parametrize("name", [f"registry: {n}" for n, _ in R._malformed_registries("")]
+                         + ["registry: a directory, not a file"]
+                         + [f"article: {n}" for n, _ in R._malformed_articles()])
+def test_malformed_file_through_the_cli(files, name):
+    check_tally(files[name])
 
 
 def test_fuzz_pages():
