@@ -41,7 +41,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_fetch.py
 
 clean:
-	rm -rf $(VENV) cache/* crawler.db crawler.db-* report.html
+	rm -rf $(VENV) cache/* crawler.db crawler.db-* crawler.db.lock report.html
 
 eval: $(STAMP)
 	$(BIN)/python bench/eval_extract.py

@@ -38,3 +38,27 @@ def test_python_dash_m_runs_the_cli():
     out = subprocess.run([sys.executable, "-m", "crawler", "--version"], capture_output=True,
                          text=True, check=True)
     assert crawler.__version__ in out.stdout
+
+
+def test_progress_bar_renders_on_a_terminal_like_stream(tmp_path):
+    """The bar path (taken on a TTY) must work: its dependency is declared and installed."""
+    import io
+
+    from crawler.console import Progress
+    from crawler.model import Citation, Status, Verdict
+
+    stream = io.StringIO()
+    bar = Progress(2, stream=stream, bar=True)
+    bar(Citation(id="1"), Verdict(id="1", url="u", status=Status.OK))
+    bar(Citation(id="2"), Verdict(id="2", url="u", status=Status.GONE))
+    bar.close()
+    assert "gone=1" in stream.getvalue() and "ok=1" in stream.getvalue()
+
+
+def test_declared_dependencies_cover_imports():
+    import tomllib
+    deps = tomllib.loads((Path(__file__).parent.parent / "pyproject.toml").read_text())
+    names = " ".join(deps["project"]["dependencies"])
+    for module in ("httpx", "selectolax", "tenacity", "sqlite-utils", "click", "protego",
+                   "rapidfuzz", "warcio", "jinja2", "htmldate", "tqdm", "sniffio"):
+        assert module in names
