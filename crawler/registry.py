@@ -273,8 +273,13 @@ class Stats:
     notes: int = 0
 
     def __str__(self) -> str:
-        return (f"{self.citations} citations, {self.urls} unique URLs over {self.hosts} hosts, "
-                f"{self.errors} errors, {self.notes} notes")
+        return (f"{_n(self.citations, 'citation')}, {_n(self.urls, 'unique URL')} over "
+                f"{_n(self.hosts, 'host')}, {_n(self.errors, 'error')}, {_n(self.notes, 'note')}")
+
+
+def _n(count: int, noun: str) -> str:
+    """'1 host', '0 hosts', '2 hosts': the summary line reads as English."""
+    return f"{count} {noun}" + ("" if count == 1 else "s")
 
 
 def _latest_today() -> dt.date:

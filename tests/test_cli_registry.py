@@ -86,7 +86,7 @@ def test_validate_clean_registry_exits_0_with_summary_and_notes(tmp_path):
     assert res.exit_code == 0
     assert f"{path}:3 [url]: note: URL also cited by id 1 (line 2)" in res.stderr
     assert res.stderr.strip().splitlines()[-1] == \
-        "2 citations, 1 unique URLs over 1 hosts, 0 errors, 1 notes"
+        "2 citations, 1 unique URL over 1 host, 0 errors, 1 note"
 
 
 def test_validate_errors_exit_2_naming_row_and_column(tmp_path):
@@ -118,4 +118,4 @@ def test_validate_defaults_to_citations_csv_in_the_working_directory(tmp_path, m
 
 def test_committed_registry_validates():
     res = invoke("validate", str(ROOT / "citations.csv"))
-    assert res.exit_code == 0 and "0 errors, 1 notes" in res.stderr
+    assert res.exit_code == 0 and "0 errors, 1 note" in res.stderr

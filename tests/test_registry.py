@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from crawler.model import Citation, RowError
 from crawler.registry import (
     COLUMNS,
+    Stats,
     iter_csv,
     load_csv,
     parse_article,
@@ -56,7 +57,7 @@ def test_committed_registry_loads_and_validates_clean():
                                      "Jasen J. Castillo")
     found, stats = validate_stats(ROOT / "citations.csv", today=TODAY)
     assert [(e.line, e.column, e.severity) for e in found] == [(24, "url", "note")]
-    assert str(stats) == "25 citations, 24 unique URLs over 12 hosts, 0 errors, 1 notes"
+    assert str(stats) == "25 citations, 24 unique URLs over 12 hosts, 0 errors, 1 note"
 
 
 # -- round trip -----------------------------------------------------------------------------
@@ -205,6 +206,13 @@ def test_duplicate_id_is_an_error_and_repeated_url_a_note(tmp_path):
     assert [(e.line, e.column, e.severity) for e in found] == [(3, "url", "note"), (4, "id", "error"),
                                                                (4, "url", "note")]
     assert (stats.citations, stats.urls, stats.hosts, stats.errors, stats.notes) == (3, 1, 1, 1, 2)
+    assert str(stats) == "3 citations, 1 unique URL over 1 host, 1 error, 2 notes"
+
+
+def test_summary_line_counts_in_singular_and_plural():
+    assert str(Stats(1, 1, 1, 1, 1)) == "1 citation, 1 unique URL over 1 host, 1 error, 1 note"
+    assert str(Stats(0, 0, 0, 0, 0)) == "0 citations, 0 unique URLs over 0 hosts, 0 errors, 0 notes"
+    assert str(Stats(2, 2, 2, 2, 2)) == "2 citations, 2 unique URLs over 2 hosts, 2 errors, 2 notes"
 
 
 def test_validate_accepts_rows_in_memory():
