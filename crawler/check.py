@@ -123,7 +123,11 @@ def _begin(db: Database, citations: Iterable[Citation], registry: str, opts: Che
     """Load the registry into the store and pick the run; returns (run, url -> ids, skipped)."""
     cits = list(citations)
     store.upsert_citations(db, cits)
-    run = store.latest_run(db, ("running", "interrupted")) if opts.resume else None
+    latest = store.latest_run(db)
+    resumable = latest if latest and latest.state in ("running", "interrupted") else None
+    # We hold the writer lock: any other run still marked running died without saying so.
+    store.close_stale_runs(db, keep=resumable.id if opts.resume and resumable else None)
+    run = resumable if opts.resume else None
     run_id = run.id if run else store.start_run(db, registry, settings)
     done = store.done_ids(db, run_id) if run else set()
     by_url: dict[str, list[str]] = {}
@@ -141,7 +145,8 @@ async def run_check(db: Database, citations: Iterable[Citation], opts: CheckOpti
     writer = _open_archive(db, run_id, opts, outcome)
     try:
         answered = await _fetch_and_judge(db, run_id, by_url, opts, outcome, progress, writer)
-    except (asyncio.CancelledError, KeyboardInterrupt):
+    except BaseException:
+        # cancelled, interrupted, or a bug: what finished is kept and the run says it stopped
         store.finish_run(db, run_id, "interrupted")
         outcome.state = "interrupted"
         raise
@@ -151,6 +156,13 @@ async def run_check(db: Database, citations: Iterable[Citation], opts: CheckOpti
         outcome.state = "inconclusive"
     outcome.counts = store.finish_run(db, run_id, outcome.state).counts
     return outcome
+
+
+def _heard(fetched: Fetched) -> bool:
+    """Proof that a host is reachable: any HTTP answer, or a connection that then stalled."""
+    if fetched.status_code > 0 or fetched.from_cache:
+        return True
+    return fetched.outcome is Status.TIMEOUT and "ConnectTimeout" not in fetched.error
 
 
 def _open_archive(db: Database, run_id: int, opts: CheckOptions,
@@ -218,7 +230,7 @@ async def _fetch_and_judge(db: Database, run_id: int, by_url: dict[str, list[str
                 if progress:
                     progress(citation, v)
         async for fetched in fetcher.fetch_all(by_url):
-            if fetched.status_code > 0 or fetched.from_cache:
+            if _heard(fetched):
                 answered = True
             elif network_down([fetched]) and answered is None:
                 answered = False

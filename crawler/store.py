@@ -158,6 +158,15 @@ def finish_run(db: Database, run_id: int, state: str = "finished") -> RunInfo:
     return info
 
 
+def close_stale_runs(db: Database, keep: int | None = None) -> int:
+    """Mark runs left 'running' by a dead process as interrupted (call with the writer lock)."""
+    with db.conn:
+        cur = db.conn.execute(
+            "update runs set state = 'interrupted', finished_at = coalesce(finished_at, ?)"
+            " where state = 'running' and id != ?", [isonow(), -1 if keep is None else keep])
+    return cur.rowcount
+
+
 def get_run(db: Database, run_id: int) -> RunInfo | None:
     rows = list(db.query("select * from runs where id = ?", [run_id]))
     return _run_info(rows[0]) if rows else None
@@ -295,15 +304,23 @@ def _bad(status: str) -> bool:
 
 
 def changes(db: Database, run_id: int) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """(newly failing, recovered) against the previous conclusive run."""
-    prev = db.execute("select id from runs where id < ? and state != 'inconclusive'"
-                      " order by id desc limit 1", [run_id]).fetchone()
-    now = dict(db.execute("select citation_id, status from results where run_id = ?", [run_id]))
-    before = dict(db.execute("select citation_id, status from results where run_id = ?",
-                             [prev[0]])) if prev else {}
-    newly = tuple(i for i, s in now.items() if _bad(s) and not _bad(before.get(i, "ok")))
-    recovered = tuple(i for i, s in now.items() if i in before and _bad(before[i]) and not _bad(s))
-    return newly, recovered
+    """(newly failing, recovered): each citation against its own previous conclusive result.
+
+    Per citation, not per run: a partial run (--changed-only, killed, resumed) must not
+    make every long-standing failure look new.
+    """
+    rows = db.execute(
+        "select r.citation_id, r.status, (select p.status from results p join runs u"
+        " on u.id = p.run_id where p.citation_id = r.citation_id and p.run_id < r.run_id"
+        " and u.state != 'inconclusive' order by p.run_id desc limit 1)"
+        " from results r where r.run_id = ?", [run_id])
+    newly, recovered = [], []
+    for cid, now, before in rows:
+        if _bad(now) and (before is None or not _bad(before)):
+            newly.append(cid)
+        elif before is not None and _bad(before) and not _bad(now):
+            recovered.append(cid)
+    return tuple(newly), tuple(recovered)
 
 
 def build_summary(db: Database, run_id: int | None = None, hints: tuple[str, ...] = ()

@@ -102,3 +102,28 @@ def test_attempts_recorded(db):
                                           status_code=503, outcome=None, hops=(Hop("x", 302),)))
     row = next(db.query("select * from attempts"))
     assert (row["attempt"], row["status_code"], row["hops"]) == (2, 503, '[["x", 302]]')
+
+
+def test_changes_compare_each_citation_with_its_own_previous_result(db):
+    """A partial run in between (e.g. --changed-only) must not make old failures look new."""
+    store.upsert_citations(db, [cite(1), cite(2)])
+    r1 = store.start_run(db)
+    store.record_result(db, r1, verdict(1, Status.GONE))
+    store.record_result(db, r1, verdict(2, Status.OK))
+    store.finish_run(db, r1)
+    r2 = store.start_run(db)                       # partial: only citation 2
+    store.record_result(db, r2, verdict(2, Status.OK))
+    store.finish_run(db, r2)
+    r3 = store.start_run(db)
+    store.record_result(db, r3, verdict(1, Status.GONE))
+    store.record_result(db, r3, verdict(2, Status.NOT_FOUND))
+    store.finish_run(db, r3)
+    assert store.changes(db, r3) == (("2",), ())
+
+
+def test_stale_running_runs_are_closed_but_the_resumable_one_kept(db):
+    dead = store.start_run(db)
+    keep = store.start_run(db)
+    assert store.close_stale_runs(db, keep=keep) == 1
+    assert store.get_run(db, dead).state == "interrupted"
+    assert store.get_run(db, keep).state == "running"
