@@ -61,7 +61,7 @@ class Status(StrEnum):
         """A failure that, repeated over runs and days, makes a citation dead."""
         return self in (Status.NOT_FOUND, Status.GONE, Status.SOFT_404, Status.SERVER_ERROR,
                         Status.DNS_ERROR, Status.CONNECTION_ERROR, Status.TLS_ERROR,
-                        Status.REDIRECT_LOOP, Status.CLIENT_ERROR)
+                        Status.REDIRECT_LOOP, Status.CLIENT_ERROR, Status.INVALID_URL)
 
     @property
     def is_network_level(self) -> bool:
@@ -69,7 +69,7 @@ class Status(StrEnum):
         return self in (Status.DNS_ERROR, Status.CONNECTION_ERROR)
 
 
-_INCONCLUSIVE = frozenset({Status.BLOCKED, Status.PAYWALLED, Status.TIMEOUT,
+_INCONCLUSIVE = frozenset({Status.BLOCKED, Status.PAYWALLED, Status.TIMEOUT, Status.TOO_LARGE,
                            Status.ROBOTS_DISALLOWED, Status.PRIVATE_ADDRESS})
 
 _DESCRIPTIONS = {

@@ -127,3 +127,8 @@ def test_stale_running_runs_are_closed_but_the_resumable_one_kept(db):
     assert store.close_stale_runs(db, keep=keep) == 1
     assert store.get_run(db, dead).state == "interrupted"
     assert store.get_run(db, keep).state == "running"
+
+
+def test_invalid_url_counts_as_bad_and_too_large_as_could_not_check():
+    assert Status.INVALID_URL.is_dead_candidate and not Status.INVALID_URL.is_inconclusive
+    assert Status.TOO_LARGE.is_inconclusive and not Status.TOO_LARGE.is_dead_candidate
