@@ -4,7 +4,8 @@ Precedence, highest first (documented in `crawler config --help`):
 
     1. command-line flags
     2. environment variables   CRAWLER_<NAME>, e.g. CRAWLER_DELAY=5, CRAWLER_FAIL_ON=dead
-    3. crawler.toml            in the current directory, top-level keys
+    3. crawler.toml            in the current directory, top-level keys (a [tool.crawler]
+                               table copied from pyproject.toml is read the same way)
     4. pyproject.toml          in the current directory, the [tool.crawler] table
     5. built-in defaults       the DEFAULTS table below
 
@@ -12,11 +13,16 @@ crawler.toml ranks above pyproject.toml because a file that exists only for the 
 more specific statement of intent. Keys may be spelled `per_host` or `per-host`. Unknown keys
 are errors (a typo silently ignored is a setting silently lost); every error names the key and
 the source it came from.
+
+Numbers are checked for sense, not only for type: every float must be finite (`inf` as a delay
+hangs a run, `nan` compares false with everything), timeouts must be above zero (0 times out
+every fetch), and delays and waits are capped so one typo cannot stall CI for days.
 """
 
 from __future__ import annotations
 
 import difflib
+import math
 import tomllib
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -48,6 +54,17 @@ def _at_least(low: float) -> Callable[[Any], str | None]:
     return lambda v: None if v >= low else f"must be >= {low}"
 
 
+def _between(low: float, high: float, unit: str = "") -> Callable[[Any], str | None]:
+    suffix = f" {unit}" if unit else ""
+    return lambda v: (None if low <= v <= high
+                      else f"must be between {low:g} and {high:g}{suffix}")
+
+
+def _timeout(v: float) -> str | None:
+    """0 would time out every fetch; over an hour per fetch is a typo, not a setting."""
+    return None if 0 < v <= MAX_TIMEOUT else f"must be > 0 and <= {MAX_TIMEOUT:g} seconds"
+
+
 def _percent(v: float) -> str | None:
     return None if 0 <= v <= 100 else "must be between 0 and 100"
 
@@ -60,22 +77,29 @@ def _fail_on(v: str) -> str | None:
     return None
 
 
+MAX_DELAY = 3600.0            # an hour between two requests to one host
+MAX_RETRY_AFTER = 86400.0     # a day: a Retry-After beyond that is not worth waiting for
+MAX_TIMEOUT = 3600.0          # an hour for one fetch
+MIN_BYTES = 1024              # below this no page's <head> fits: every page would be too_large
+
 DEFAULTS: tuple[Option, ...] = (
     Option("db", "crawler.db", str, "SQLite store: the run history"),
     Option("cache_dir", "cache", str, "HTTP cache directory (bodies and validators)"),
     Option("concurrency", 16, int, "requests in flight across all hosts", _at_least(1)),
     Option("per_host", 1, int, "requests in flight per host", _at_least(1)),
-    Option("delay", 1.0, float, "minimum seconds between requests to one host", _at_least(0)),
+    Option("delay", 1.0, float, "minimum seconds between requests to one host",
+           _between(0, MAX_DELAY, "seconds")),
     Option("user_agent", USER_AGENT, str, "User-Agent header, names us and a contact URL"),
     Option("ignore_robots", False, bool, "skip robots.txt (only with the site's permission)"),
     Option("max_retries", 3, int, "attempts after the first for transient failures",
            _at_least(0)),
-    Option("retry_after_cap", 60.0, float, "longest Retry-After we wait, seconds", _at_least(0)),
-    Option("connect_timeout", 10.0, float, "seconds to connect", _at_least(0)),
-    Option("read_timeout", 20.0, float, "seconds between bytes", _at_least(0)),
-    Option("total_timeout", 60.0, float, "seconds for a whole fetch", _at_least(0)),
+    Option("retry_after_cap", 60.0, float, "longest Retry-After we wait, seconds",
+           _between(0, MAX_RETRY_AFTER, "seconds")),
+    Option("connect_timeout", 10.0, float, "seconds to connect", _timeout),
+    Option("read_timeout", 20.0, float, "seconds between bytes", _timeout),
+    Option("total_timeout", 60.0, float, "seconds for a whole fetch", _timeout),
     Option("max_redirects", 10, int, "redirect hops before redirect_loop", _at_least(0)),
-    Option("max_bytes", 5_000_000, int, "body cap per page, bytes", _at_least(1)),
+    Option("max_bytes", 5_000_000, int, "body cap per page, bytes", _at_least(MIN_BYTES)),
     Option("allow_private", False, bool, "allow loopback/private addresses (tests only)"),
     Option("title_threshold", 85.0, float, "title similarity (0-100) that counts as a match",
            _percent),
@@ -132,9 +156,12 @@ def coerce(name: str, raw: Any, source: str) -> Any:
     except (TypeError, ValueError):
         raise ConfigError(f"{name} from {source}: expected {opt.type.__name__}, "
                           f"got {raw!r}") from None
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ConfigError(f"{name} from {source}: must be a finite number (got {raw!r})")
     complaint = opt.check(value) if opt.check else None
     if complaint:
-        raise ConfigError(f"{name} from {source}: {complaint} (got {raw!r})")
+        got = "" if repr(raw) in complaint else f" (got {raw!r})"
+        raise ConfigError(f"{name} from {source}: {complaint}{got}")
     return value
 
 
@@ -156,14 +183,18 @@ def _convert(kind: type, raw: Any) -> Any:
 
 
 def _normalise(table: Mapping[str, Any], source: str) -> dict[str, Any]:
-    out = {}
+    out: dict[str, Any] = {}
+    spelled: dict[str, str] = {}
     for key, value in table.items():
         name = key.replace("-", "_").lower()
         if name not in OPTIONS:
             close = difflib.get_close_matches(name, OPTIONS, n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
             raise ConfigError(f"unknown setting {key!r} in {source}{hint}")
-        out[name] = value
+        if name in out:
+            raise ConfigError(f"{name} is set twice in {source} ({spelled[name]!r} and "
+                              f"{key!r}); keep one")
+        out[name], spelled[name] = value, key
     return out
 
 
@@ -173,6 +204,43 @@ def _read_toml(path: Path) -> dict[str, Any]:
             return tomllib.load(fh)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path.name}: not valid TOML: {exc}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path.name}: not valid TOML: the file is not UTF-8") from None
+    except OSError as exc:
+        raise ConfigError(f"{path.name}: cannot read: {exc.strerror or exc}") from None
+
+
+def _tool_crawler(data: Mapping[str, Any], source: str) -> dict[str, Any] | None:
+    """The [tool.crawler] table of a parsed file, None when absent; a non-table is an error."""
+    tool = data.get("tool")
+    if tool is None:
+        return None
+    if not isinstance(tool, dict):
+        raise ConfigError(f"{source}: 'tool' must be a table ([tool.crawler]), "
+                          f"got {type(tool).__name__} {tool!r}")
+    table = tool.get("crawler")
+    if table is not None and not isinstance(table, dict):
+        raise ConfigError(f"{source}: [tool.crawler] must be a table, "
+                          f"got {type(table).__name__} {table!r}")
+    return table
+
+
+def _crawler_toml_table(data: dict[str, Any]) -> dict[str, Any]:
+    """crawler.toml takes top-level keys; a [tool.crawler] table pasted from pyproject.toml
+    (the README's snippet) is read the same way. A key set in both places is an error."""
+    if "tool" not in data:
+        return data
+    table = _tool_crawler(data, CRAWLER_TOML) or {}
+    others = sorted(set(data["tool"]) - {"crawler"})
+    if others:
+        raise ConfigError(f"unknown table [tool.{others[0]}] in {CRAWLER_TOML} (crawler.toml "
+                          f"holds only crawler settings, as top-level keys or [tool.crawler])")
+    top = {k: v for k, v in data.items() if k != "tool"}
+    both = sorted(set(_normalise(top, CRAWLER_TOML)) & set(_normalise(table, CRAWLER_TOML)))
+    if both:
+        raise ConfigError(f"{both[0]} is set twice in {CRAWLER_TOML}: as a top-level key and "
+                          f"in [tool.crawler]; keep one")
+    return {**top, **table}
 
 
 def file_layers(cwd: Path) -> list[tuple[str, dict[str, Any]]]:
@@ -180,12 +248,11 @@ def file_layers(cwd: Path) -> list[tuple[str, dict[str, Any]]]:
     layers = []
     crawler_toml = cwd / "crawler.toml"
     if crawler_toml.is_file():
-        layers.append((CRAWLER_TOML, _normalise(_read_toml(crawler_toml), CRAWLER_TOML)))
+        table = _crawler_toml_table(_read_toml(crawler_toml))
+        layers.append((CRAWLER_TOML, _normalise(table, CRAWLER_TOML)))
     pyproject = cwd / "pyproject.toml"
     if pyproject.is_file():
-        table = _read_toml(pyproject).get("tool", {}).get("crawler", {})
-        if not isinstance(table, dict):
-            raise ConfigError("pyproject.toml: [tool.crawler] must be a table")
+        table = _tool_crawler(_read_toml(pyproject), PYPROJECT) or {}
         layers.append((PYPROJECT, _normalise(table, PYPROJECT)))
     return layers
 

@@ -57,10 +57,10 @@ def test_each_layer_beats_the_ones_below(cwd):
 
 def test_env_types_and_booleans(cwd):
     env = {"CRAWLER_IGNORE_ROBOTS": "yes", "CRAWLER_ALLOW_PRIVATE": "0",
-           "CRAWLER_MAX_BYTES": "1000", "CRAWLER_FAIL_ON": "not_found,gone,new",
+           "CRAWLER_MAX_BYTES": "2000", "CRAWLER_FAIL_ON": "not_found,gone,new",
            "CRAWLER_SOMETHING_ELSE": "ignored"}
     s = load_settings({}, env, cwd)
-    assert s.ignore_robots is True and s.allow_private is False and s.max_bytes == 1000
+    assert s.ignore_robots is True and s.allow_private is False and s.max_bytes == 2000
     assert s.fail_on == "not_found,gone,new" and "something_else" not in s
 
 
@@ -133,3 +133,105 @@ def test_empty_env_variable_counts_as_unset(cwd):
     s = load_settings({}, {"CRAWLER_FAIL_ON": "", "CRAWLER_DELAY": " "}, cwd)
     assert (s.fail_on, s.source("fail_on")) == ("dead", "crawler.toml")
     assert s.source("delay") == "default"
+
+
+# --- values that parse but would hang or blind a run ---
+
+@pytest.mark.parametrize("key", ["delay", "retry_after_cap", "connect_timeout", "read_timeout",
+                                 "total_timeout", "dead_days", "title_threshold"])
+@pytest.mark.parametrize("raw", ["inf", "-inf", "nan", "Infinity", "1e400"])
+def test_every_float_must_be_finite(cwd, key, raw):
+    env_key = "CRAWLER_" + key.upper()
+    with pytest.raises(ConfigError, match=f"{key} from {env_key}: must be a finite number"):
+        load_settings({}, {env_key: raw}, cwd)
+
+
+def test_infinite_float_from_a_flag_or_toml_is_refused(cwd):
+    with pytest.raises(ConfigError, match="delay from --delay: must be a finite number"):
+        load_settings({"delay": float("inf")}, {}, cwd)
+    crawler_toml(cwd, "total_timeout = inf\n")           # valid TOML, useless setting
+    with pytest.raises(ConfigError, match="total_timeout from crawler.toml: must be a finite"):
+        load_settings({}, {}, cwd)
+    crawler_toml(cwd, "delay = nan\n")
+    with pytest.raises(ConfigError, match="delay from crawler.toml: must be a finite"):
+        load_settings({}, {}, cwd)
+
+
+@pytest.mark.parametrize("key", ["connect_timeout", "read_timeout", "total_timeout"])
+@pytest.mark.parametrize("raw", ["0", "0.0", "-1", "3601"])
+def test_timeouts_must_be_positive_and_sane(cwd, key, raw):
+    env_key = "CRAWLER_" + key.upper()
+    with pytest.raises(ConfigError, match=rf"{key} from {env_key}: must be > 0 and <= 3600 "
+                                          rf"seconds \(got '{raw}'\)"):
+        load_settings({}, {env_key: raw}, cwd)
+    assert load_settings({}, {env_key: "0.5"}, cwd)[key] == 0.5
+    assert load_settings({}, {env_key: "3600"}, cwd)[key] == 3600.0
+
+
+@pytest.mark.parametrize("key,good,bad,message", [
+    ("delay", ["0", "3600"], ["-0.5", "3600.5"], "must be between 0 and 3600 seconds"),
+    ("retry_after_cap", ["0", "86400"], ["86401", "-1"], "must be between 0 and 86400 seconds"),
+    ("max_bytes", ["1024", "5000000"], ["1023", "0"], "must be >= 1024"),
+])
+def test_bounds(cwd, key, good, bad, message):
+    env_key = "CRAWLER_" + key.upper()
+    for raw in good:
+        assert load_settings({}, {env_key: raw}, cwd).source(key) == "env"
+    for raw in bad:
+        with pytest.raises(ConfigError, match=f"{key} from {env_key}: {message}"):
+            load_settings({}, {env_key: raw}, cwd)
+
+
+# --- the README's [tool.crawler] snippet pasted into crawler.toml ---
+
+def test_crawler_toml_accepts_a_tool_crawler_table(cwd):
+    crawler_toml(cwd, '[tool.crawler]\ndelay = 2.0\nper-host = 1\nfail-on = "dead"\n')
+    s = load_settings({}, {}, cwd)
+    assert (s.delay, s.source("delay")) == (2.0, "crawler.toml")
+    assert (s.fail_on, s.source("fail_on")) == ("dead", "crawler.toml")
+
+
+def test_crawler_toml_tool_table_mixes_with_top_level_keys_and_beats_pyproject(cwd):
+    pyproject(cwd, "delay = 9.0\nconcurrency = 3\n")
+    crawler_toml(cwd, "per_host = 2\n\n[tool.crawler]\ndelay = 4.0\n")
+    s = load_settings({}, {}, cwd)
+    assert (s.delay, s.source("delay")) == (4.0, "crawler.toml")
+    assert (s.per_host, s.source("per_host")) == (2, "crawler.toml")
+    assert (s.concurrency, s.source("concurrency")) == (3, "pyproject.toml")
+
+
+@pytest.mark.parametrize("body,message", [
+    ("delay = 1.0\n[tool.crawler]\ndelay = 2.0\n", "delay is set twice in crawler.toml"),
+    ("per-host = 1\nper_host = 2\n", "per_host is set twice in crawler.toml"),
+    ("[tool.crawler]\ndelay = 2.0\n[tool.black]\nline-length = 99\n",
+     r"unknown table \[tool.black\] in crawler.toml"),
+    ("[tool.crawler]\ndealy = 2.0\n", "unknown setting 'dealy' in crawler.toml.*'delay'"),
+    ("tool = 3\n", "crawler.toml: 'tool' must be a table"),
+    ("[tool]\ncrawler = 3\n", r"crawler.toml: \[tool.crawler\] must be a table"),
+])
+def test_crawler_toml_tool_table_mistakes_are_config_errors(cwd, body, message):
+    crawler_toml(cwd, body)
+    with pytest.raises(ConfigError, match=message):
+        load_settings({}, {}, cwd)
+
+
+@pytest.mark.parametrize("body,message", [
+    ("tool = 3\n", "pyproject.toml: 'tool' must be a table"),
+    ("tool = 'x'\n", "pyproject.toml: 'tool' must be a table"),
+    ("[tool]\ncrawler = [1]\n", r"pyproject.toml: \[tool.crawler\] must be a table"),
+])
+def test_pyproject_with_a_non_table_tool_is_a_config_error(cwd, body, message):
+    (cwd / "pyproject.toml").write_text("[project]\nname = 'x'\n".replace("[project]", body + "[project]"))
+    with pytest.raises(ConfigError, match=message):
+        load_settings({}, {}, cwd)
+
+
+def test_pyproject_other_tools_are_ignored(cwd):
+    (cwd / "pyproject.toml").write_text("[tool.black]\nline-length = 99\n")
+    assert load_settings({}, {}, cwd).source("delay") == "default"
+
+
+def test_config_file_not_utf8_is_a_config_error(cwd):
+    (cwd / "crawler.toml").write_bytes(b'user_agent = "\xff"\n')
+    with pytest.raises(ConfigError, match="crawler.toml: not valid TOML: the file is not UTF-8"):
+        load_settings({}, {}, cwd)
