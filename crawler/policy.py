@@ -18,6 +18,7 @@ Tokens of `--fail-on` (comma-separated):
 
 from __future__ import annotations
 
+import difflib
 from collections import Counter
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -38,6 +39,17 @@ _STATUS_TOKENS = {s.value for s in Status} - {Status.OK.value}
 _HEALTH_TOKENS = {h.value for h in Health} - {Health.OK.value}
 _DATE_TOKENS = {d.value for d in DateVerdict} - {DateVerdict.OK.value, DateVerdict.NO_DATE.value}
 TOKENS = frozenset(_STATUS_TOKENS | _HEALTH_TOKENS | _DATE_TOKENS | {TITLE_CHANGED, NEW, NONE})
+
+
+def _in_order(values: set[str], enum: type) -> str:
+    return ", ".join(m.value for m in enum if m.value in values)
+
+
+# What an error message offers instead of a bad token: grouped, each group in its enum's order.
+TOKEN_GROUPS = (f"statuses ({_in_order(_STATUS_TOKENS, Status)}), "
+                f"health ({_in_order(_HEALTH_TOKENS, Health)}), "
+                f"dates ({_in_order(_DATE_TOKENS, DateVerdict)}), "
+                f"{TITLE_CHANGED}, or the modifiers {NEW} and {NONE}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,16 +83,23 @@ class PolicyResult:
 
 
 def parse_fail_on(text: str) -> FailOn:
-    """Parse 'dead,title_changed,new'. Raises ValueError naming the bad token and the valid ones."""
+    """Parse 'dead,title_changed,new'. Raises ValueError naming the bad token and the valid ones.
+
+    The messages do not say '--fail-on' themselves: config.py prefixes the key and where it
+    came from (`fail_on from --fail-on: ...`, `fail_on from CRAWLER_FAIL_ON: ...`).
+    """
     tokens = [t.strip().lower().replace("-", "_") for t in text.split(",") if t.strip()]
     if not tokens:
-        raise ValueError("--fail-on is empty; use 'none' to never fail")
-    bad = [t for t in tokens if t not in TOKENS]
+        raise ValueError("no tokens given; use 'none' to never fail")
+    bad = list(dict.fromkeys(t for t in tokens if t not in TOKENS))
     if bad:
-        raise ValueError(f"unknown --fail-on token {bad[0]!r}; choose from: "
-                         + ", ".join(sorted(TOKENS)))
+        close = difflib.get_close_matches(bad[0], TOKENS, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        what = ("unknown token " + repr(bad[0]) if len(bad) == 1
+                else "unknown tokens " + ", ".join(map(repr, bad)))
+        raise ValueError(f"{what} in {text!r}{hint}; use {TOKEN_GROUPS}")
     if NONE in tokens and len(set(tokens)) > 1:
-        raise ValueError("--fail-on 'none' cannot be combined with other tokens")
+        raise ValueError(f"'none' cannot be combined with other tokens (got {text!r})")
     conditions = frozenset(t for t in tokens if t not in (NEW, NONE))
     return FailOn(conditions=conditions, only_new=NEW in tokens)
 

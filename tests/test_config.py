@@ -74,7 +74,7 @@ def test_kebab_keys_in_toml(cwd):
     ({"CRAWLER_DELAY": "fast"}, "delay from CRAWLER_DELAY: expected float, got 'fast'"),
     ({"CRAWLER_CONCURRENCY": "0"}, "concurrency from CRAWLER_CONCURRENCY: must be >= 1"),
     ({"CRAWLER_IGNORE_ROBOTS": "maybe"}, "ignore_robots from CRAWLER_IGNORE_ROBOTS: expected bool"),
-    ({"CRAWLER_FAIL_ON": "dead,typo"}, "fail_on from CRAWLER_FAIL_ON: unknown --fail-on token 'typo'"),
+    ({"CRAWLER_FAIL_ON": "dead,typo"}, "fail_on from CRAWLER_FAIL_ON: unknown token 'typo'"),
 ])
 def test_env_errors_name_key_and_source(cwd, env, message):
     with pytest.raises(ConfigError, match=message.replace("(", r"\(")):
@@ -180,6 +180,19 @@ def test_bounds(cwd, key, good, bad, message):
     for raw in bad:
         with pytest.raises(ConfigError, match=f"{key} from {env_key}: {message}"):
             load_settings({}, {env_key: raw}, cwd)
+
+
+def test_fail_on_error_is_one_sentence_with_grouped_tokens(cwd):
+    with pytest.raises(ConfigError) as exc:
+        load_settings({"fail_on": "dead,deadd"}, {}, cwd)
+    text = str(exc.value)
+    assert text.startswith("fail_on from --fail-on: unknown token 'deadd' in 'dead,deadd' "
+                           "(did you mean 'dead'?); use statuses (")
+    assert text.count("--fail-on") == 1 and text.count("dead,deadd") == 1 and "\n" not in text
+    for group in ("statuses (", "health (failing, dead, unknown)",
+                  "dates (published_mismatch, modified_after_access, citation_error)",
+                  "title_changed", "modifiers new and none"):
+        assert group in text
 
 
 # --- the README's [tool.crawler] snippet pasted into crawler.toml ---

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 
 import pytest
 from test_report import make_row, make_summary
@@ -13,6 +14,7 @@ from crawler.policy import (
     EXIT_INCONCLUSIVE,
     EXIT_OK,
     EXIT_POLICY,
+    TOKENS,
     evaluate,
     hints,
     parse_fail_on,
@@ -105,8 +107,23 @@ def test_inconclusive_run_exits_3():
 
 @pytest.mark.parametrize("text,bad", [("dead,bogus", "bogus"), ("ok", "ok"), ("deadd", "deadd")])
 def test_unknown_token_is_named(text, bad):
-    with pytest.raises(ValueError, match=f"unknown --fail-on token '{bad}'"):
+    with pytest.raises(ValueError, match=f"unknown token '{bad}' in '{text}'"):
         parse_fail_on(text)
+
+
+def test_unknown_token_message_groups_every_token_once():
+    with pytest.raises(ValueError) as exc:
+        parse_fail_on("not-fond,bogus")
+    text = str(exc.value)
+    assert text.startswith("unknown tokens 'not_fond', 'bogus' in 'not-fond,bogus' "
+                           "(did you mean 'not_found'?); use statuses (redirected, soft_404, ")
+    assert text.endswith("health (failing, dead, unknown), dates (published_mismatch, "
+                         "modified_after_access, citation_error), title_changed, "
+                         "or the modifiers new and none")
+    listed = re.findall(r"[a-z][a-z0-9_]+", text.split("; use ", 1)[1])
+    assert set(TOKENS) <= set(listed)
+    assert all(listed.count(t) == 1 for t in TOKENS)            # no token offered twice
+    assert "--fail-on" not in text and "\n" not in text          # config adds the source
 
 
 @pytest.mark.parametrize("text", ["", " , ", "none,dead"])
