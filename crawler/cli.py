@@ -71,7 +71,7 @@ def _load_registry(path: str):
         click.echo(str(err), err=True)
     if not citations:
         raise click.UsageError(f"{path}: no usable citation rows")
-    return citations
+    return citations, [e for e in errors if e.severity == "error"]
 
 
 def _changed_only(citations, base_path: str):
@@ -114,15 +114,31 @@ def check(registry, fmt, output, refresh, resume, base_registry, archive, archiv
     """
     from crawler.main_job import run_from_cli
     settings = _settings(params)
-    citations = _load_registry(registry)
+    _check_writable(output)
+    citations, bad_rows = _load_registry(registry)
     if base_registry:
         citations = _changed_only(citations, base_registry)
         click.echo(f"--changed-only: {len(citations)} citation(s) added or changed", err=True)
+        if not citations:
+            sys.exit(0)
     code = run_from_cli(settings, citations, registry=registry, fmt=fmt, output=output,
                         refresh=refresh, resume=resume, archive=archive, archive_all=archive_all,
                         lookup_archives=lookup_archives, save=save, lock_wait=lock_wait,
                         progress=progress)
+    if bad_rows and code in (0, 1):
+        click.echo(f"{registry}: {len(bad_rows)} row(s) rejected and not checked (see above; "
+                   f"`crawler validate {registry}`): exit 2", err=True)
+        code = 2
     sys.exit(code)
+
+
+def _check_writable(output: str | None) -> None:
+    """Fail before a long run, not after it, when the output cannot be written."""
+    if output:
+        parent = Path(output).resolve().parent
+        if not parent.is_dir() or not os.access(parent, os.W_OK):
+            raise click.BadParameter(f"cannot write {output}: {parent} is not a writable "
+                                     f"directory", param_hint="-o/--output")
 
 
 @cli.command()
@@ -138,10 +154,11 @@ def report(db, fmt, output, run_id, fail_on):
     from crawler.policy import parse_fail_on
     from crawler.report import render
     settings = _settings({"db": db, "fail_on": fail_on})
+    _check_writable(output)
     database = _open_existing(settings.db)
     summary = store.build_summary(database, run_id)
     if summary is None:
-        raise click.UsageError(f"{settings.db}: no run recorded yet; run `crawler check` first")
+        raise click.UsageError(_no_run(database, settings.db, run_id))
     _emit(render(summary, fmt, parse_fail_on(settings.fail_on)), output)
 
 
@@ -156,7 +173,9 @@ def history(citation_id, db):
     citation = store.get_citation(database, citation_id)
     if citation is None:
         raise click.UsageError(f"no citation with id {citation_id!r} in the store")
-    rows = [(r["checked_at"], r["status"], r["http_status"] or 0, r["title_score"], r["error"] or "")
+    rows = [(r["checked_at"], r["status"], r["http_status"] or 0, r["title_score"],
+             (r["error"] or "") + (" [run inconclusive: network down]"
+                                   if r["run_state"] == "inconclusive" else ""))
             for r in store.timeline(database, citation_id)]
     click.echo(render_timeline(citation, rows))
 
@@ -177,17 +196,19 @@ def config_cmd(**params):
 @click.argument("url")
 @click.option("--at", "at", default=None, help="date YYYY-MM-DD: the capture closest to it")
 @click.option("--db", default=None, help="SQLite store (default crawler.db)")
+@click.option("--cache-dir", default=None, help="where the WARC files are if the project moved")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="save the payload here")
-def snapshot(url, at, db, output):
+def snapshot(url, at, db, cache_dir, output):
     """Print or save an archived snapshot of URL from this project's own WARC files."""
     import datetime as dt
     from crawler.warc import read_snapshot
-    database = _open_existing(_settings({"db": db}).db)
+    settings = _settings({"db": db, "cache_dir": cache_dir})
+    database = _open_existing(settings.db)
     try:
         when = dt.date.fromisoformat(at) if at else None
     except ValueError:
         raise click.BadParameter(f"not a date: {at!r}", param_hint="--at") from None
-    snap = read_snapshot(database, url, when)
+    snap = read_snapshot(database, url, when, warc_dir=Path(settings.cache_dir) / "warc")
     if snap is None:
         raise click.ClickException(f"no snapshot of {url} in the store")
     if output:
@@ -272,6 +293,18 @@ def validate(registry):
     sys.exit(2 if stats.errors else 0)
 
 
+def _no_run(database, path: str, run_id: int | None) -> str:
+    from crawler import store
+    if run_id is not None:
+        return f"{path}: no run {run_id}"
+    latest = store.latest_run(database)
+    if latest is not None and latest.state == "inconclusive":
+        return (f"{path}: the latest run ({latest.id}) was inconclusive (network unreachable) "
+                f"and there is no conclusive run to report; `crawler report --run "
+                f"{latest.id}` shows it anyway")
+    return f"{path}: no run recorded yet; run `crawler check` first"
+
+
 def _open_existing(path: str):
     from crawler import store
     if not Path(path).is_file():
@@ -288,4 +321,13 @@ def _emit(text: str, output: str | None) -> None:
 
 
 def main() -> None:
-    cli()
+    """Entry point: a store that is not SQLite or an unwritable file is an error line, exit 2."""
+    import sqlite3
+    try:
+        cli()
+    except sqlite3.DatabaseError as exc:
+        click.echo(f"Error: the store is not a usable crawler database: {exc}", err=True)
+        sys.exit(2)
+    except OSError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(2)

@@ -27,6 +27,12 @@ from crawler.report import render, render_markdown
 EXIT_INTERRUPTED = 130
 
 
+class InputError(click.ClickException):
+    """An unusable input or store (not a verdict about citations): exit 2."""
+
+    exit_code = 2
+
+
 def fetch_config(s: Mapping[str, Any], refresh: bool = False) -> FetchConfig:
     return FetchConfig(
         concurrency=s["concurrency"], per_host=s["per_host"], delay=s["delay"],
@@ -56,12 +62,12 @@ def run_from_cli(s: Mapping[str, Any], citations: list[Citation], *, registry: s
         lock = WriterLock(s["db"], wait=lock_wait)
         lock.acquire()
     except StoreLocked as exc:
-        raise click.ClickException(str(exc)) from None
+        raise InputError(str(exc)) from None
     try:
         db = store.open_db(s["db"])
         if store.is_read_only(db):
-            raise click.ClickException(f"{s['db']}: the store is read-only; `crawler check` "
-                                       f"records every run there")
+            raise InputError(f"{s['db']}: the store is read-only; `crawler check` "
+                             f"records every run there")
         bar = console.Progress(len(citations), bar=progress)
         try:
             outcome = asyncio.run(_run(db, citations, opts, registry, dict(s), bar))
@@ -70,11 +76,18 @@ def run_from_cli(s: Mapping[str, Any], citations: list[Citation], *, registry: s
             return EXIT_INTERRUPTED
         finally:
             bar.close()
+        for line in outcome.archive_errors:
+            click.echo(f"warning: {line}", err=True)
         if outcome.state == "inconclusive":
             click.echo(console.inconclusive_line(len({c.url for c in citations})), err=True)
             return EXIT_INCONCLUSIVE
         if lookup_archives or save:
-            asyncio.run(_archives(db, outcome.run_id, s, lookup=lookup_archives, save=save))
+            try:
+                asyncio.run(_archives(db, outcome.run_id, s, lookup=lookup_archives, save=save))
+            except KeyboardInterrupt:
+                click.echo("interrupted during archive lookup: the run's results are kept",
+                           err=True)
+                return EXIT_INTERRUPTED
         summary = store.build_summary(db, outcome.run_id)
         assert summary is not None
         return _finish(summary, fail_on, fmt, output)
@@ -137,6 +150,6 @@ def _finish(summary: Summary, fail_on, fmt: str, output: str | None) -> int:
     for line in hints(summary):
         click.echo(f"hint: {line}", err=True)
     click.echo(f"{len(result.failures)} failing under --fail-on {fail_on}, "
-               f"{len(result.warnings)} warning(s), {len(result.inconclusive)} not verifiable "
+               f"{len(result.warnings)} warning(s), {len(result.inconclusive)} could not check "
                f"(run {summary.run.id})", err=True)
     return result.exit_code

@@ -385,8 +385,8 @@ def _distance(fetched_at: str, at: dt.date | None) -> tuple[float, float]:
 
 def _read_record(row: Mapping[str, Any], warc_dir: Path | None) -> ArcWarcRecord:
     path = Path(row["file"])
-    if warc_dir is not None:
-        path = Path(warc_dir) / path.name
+    if warc_dir is not None and not path.exists() and not _open_name(path).exists():
+        path = Path(warc_dir) / path.name        # the project (and its cache) moved
     if not path.exists() and _open_name(path).exists():
         path = _open_name(path)                  # the run writing it is still going
     with open(path, "rb") as f:

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import csv
 import json
+import os
+import subprocess
+import sys
 import sqlite3
 import socket
 
@@ -172,8 +175,8 @@ def test_second_check_on_locked_store_exits_with_holder(tmp_path, fixture_web):
     reg = write_registry(tmp_path / "c.csv", [("T", a.url("/news/1"))])
     with WriterLock(tmp_path / "c.db"):
         res = run(tmp_path, reg)
-    assert res.exit_code == 1
-    assert "locked" in res.output
+    assert res.exit_code == 2                   # not a verdict on citations: the store is busy
+    assert "locked" in res.output and str(os.getpid()) in res.output
 
 
 def test_soft_404_host_and_bot_wall_and_robots(tmp_path, web):
@@ -206,3 +209,49 @@ def test_only_refused_urls_is_not_called_offline(tmp_path):
     res = run(tmp_path, reg, "--format", "json", "--fail-on", "invalid_url")
     assert res.exit_code == 1, res.output           # judged (invalid), not inconclusive (3)
     assert {c["status"] for c in json.loads(res.stdout)["citations"]} == {"invalid_url"}
+
+
+def test_rejected_rows_are_reported_the_rest_checked_and_exit_2(tmp_path, fixture_web):
+    a, _ = fixture_web
+    reg = write_registry(tmp_path / "c.csv", [("Trump says talks are close", a.url("/news/1"))])
+    with open(reg, "a", encoding="utf-8") as fh:
+        fh.write("1,,Duplicate id,O,2025-01-09,https://example.org/,2025-12-22,en,\n")
+        fh.write("3,too,few,columns\n")
+    res = run(tmp_path, reg, "--format", "json")
+    assert res.exit_code == 2, res.output
+    assert "rejected" in res.stderr and ":3" in res.stderr
+    assert results(tmp_path) == {"1": "ok"}             # the good row was still checked
+
+
+def test_unwritable_output_fails_before_any_request(tmp_path, fixture_web):
+    a, _ = fixture_web
+    reg = write_registry(tmp_path / "c.csv", [("T", a.url("/news/1"))])
+    res = run(tmp_path, reg, "-o", str(tmp_path / "no" / "such" / "dir" / "out.json"))
+    assert res.exit_code == 2
+    assert a.hits() == []
+
+
+def test_changed_only_with_nothing_changed_starts_no_run(tmp_path, fixture_web):
+    a, _ = fixture_web
+    reg = write_registry(tmp_path / "c.csv", [("T", a.url("/news/1"))])
+    res = run(tmp_path, reg, "--changed-only", reg)
+    assert res.exit_code == 0
+    assert not (tmp_path / "c.db").exists() or results(tmp_path) == {}
+    assert a.hits() == []
+
+
+def test_a_store_that_is_not_sqlite_is_a_clear_error(tmp_path):
+    bad = tmp_path / "c.db"
+    bad.write_bytes(b"this is not a database" * 100)
+    out = subprocess.run([sys.executable, "-m", "crawler", "report", "--db", str(bad)],
+                         capture_output=True, text=True)
+    assert out.returncode == 2
+    assert "Traceback" not in out.stderr and "not a usable crawler database" in out.stderr
+
+
+def test_report_after_only_offline_runs_says_so(tmp_path):
+    port = _closed_port("127.0.0.8")
+    reg = write_registry(tmp_path / "c.csv", [("T", f"http://127.0.0.8:{port}/a")])
+    assert run(tmp_path, reg).exit_code == 3
+    rep = CliRunner().invoke(cli, ["report", "--db", str(tmp_path / "c.db")])
+    assert rep.exit_code == 2 and "inconclusive" in rep.output
