@@ -333,8 +333,9 @@ def recover(dir: Path, db: Database) -> list[Path]:
                 fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
                 continue
-            end = db.execute("select max(offset + length) from snapshots where file = ?",
-                             [str(final)]).fetchone()[0] or 0
+            # by name, not full path: the project (and its cache) may have moved since
+            end = db.execute("select max(offset + length) from snapshots where file = ?"
+                             " or file like ?", [str(final), f"%/{final.name}"]).fetchone()[0] or 0
             f.truncate(end)
             f.flush()
             os.fsync(f.fileno())
