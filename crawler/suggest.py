@@ -3,8 +3,16 @@
 Why this shape: an editor pastes the output back over the footnotes, so every
 line keeps the author's wording, punctuation and language; only the URL is
 swapped (moved page), an archived copy is appended (dead page) or a marker is
-added (dead, no copy). A healthy or merely inconclusive footnote comes back
+added (dead with no copy, invalid URL, or a redirect to another article). A
+healthy, failing-but-not-yet-dead or merely inconclusive footnote comes back
 byte for byte. The functions are pure: verdicts and archives come in as data.
+
+The product promise is that a link is called dead only after failing over several
+runs and days, so one 404 is never enough: `dead` and `archived` need
+`verdict.health == Health.DEAD`. An invalid URL is the citation's own error, which
+no history can fix, so it is marked at once. A permanent redirect replaces the URL
+only when the new page is still the cited article; when its title no longer
+matches (`title_match is False`, another article) the footnote is marked for review.
 """
 
 from __future__ import annotations
@@ -17,13 +25,12 @@ from enum import StrEnum
 from crawler.memento import Memento
 from crawler.model import Citation, Health, Status, Verdict
 
-__all__ = ["MARKERS", "Action", "action", "fix_footnote", "suggest"]
+__all__ = ["INVALID_MARKERS", "MARKERS", "REVIEW_MARKERS", "Action", "action", "fix_footnote",
+           "suggest"]
 
-MARKERS = {"ja": "[リンク切れ]", "en": " [dead link]"}
-# Failures that are the page's own answer: one run is enough to call the link broken.
-# Network-level or 5xx failures must first become Health.DEAD over several runs.
-_DEFINITE = frozenset({Status.NOT_FOUND, Status.GONE, Status.SOFT_404, Status.CLIENT_ERROR,
-                       Status.REDIRECT_LOOP, Status.INVALID_URL})
+MARKERS = {"ja": "[リンク切れ]", "en": " [dead link]"}                     # dead, no copy
+INVALID_MARKERS = {"ja": "[URL不正]", "en": " [invalid URL]"}
+REVIEW_MARKERS = {"ja": "[要確認: 転送先が別の記事]", "en": " [check: redirects to another article]"}
 _NUMBER = re.compile(r"^\s*(\d+)[.．]\s*")
 # What closes a footnote: its full stop and the article's "back to text" link.
 _TAIL = re.compile(r"\s*[。.]?\s*(?:[(（]本文に戻る[)）])?\s*$")
@@ -33,21 +40,25 @@ _MONTHS = ("January", "February", "March", "April", "May", "June", "July", "Augu
 
 
 class Action(StrEnum):
-    KEEP = "keep"            # healthy, inconclusive or unknown: never touched
-    MOVED = "moved"          # permanently redirected: URL replaced by the final URL
-    ARCHIVED = "archived"    # broken: archived copy appended
-    DEAD = "dead"            # broken, no archived copy: marker appended
+    KEEP = "keep"            # healthy, failing but not yet dead, inconclusive: never touched
+    MOVED = "moved"          # permanently redirected to the same article: URL replaced
+    REVIEW = "review"        # permanently redirected to another article: marker, URL kept
+    INVALID = "invalid"      # not a fetchable URL: the citation's own error, marker at once
+    ARCHIVED = "archived"    # dead over history: archived copy appended
+    DEAD = "dead"            # dead over history, no archived copy: marker appended
 
 
 def action(verdict: Verdict | None, memento: Memento | None) -> Action:
     """What suggest does to one footnote, decided from its verdict and archived copy."""
     if verdict is None:
         return Action.KEEP
+    if verdict.status == Status.INVALID_URL:
+        return Action.INVALID
     if (verdict.status == Status.REDIRECTED and verdict.final_url
             and verdict.final_url != verdict.url):
-        return Action.MOVED
-    if verdict.status in _DEFINITE or (verdict.health == Health.DEAD
-                                       and not verdict.status.is_ok):
+        return Action.REVIEW if verdict.title_match is False else Action.MOVED
+    if (verdict.health == Health.DEAD and not verdict.status.is_ok
+            and not verdict.status.is_inconclusive):
         return Action.ARCHIVED if memento else Action.DEAD
     return Action.KEEP
 
@@ -73,9 +84,9 @@ def fix_footnote(c: Citation, verdict: Verdict | None, memento: Memento | None) 
     lang = _lang(c, text)
     if what == Action.ARCHIVED and memento is not None:
         return _insert(text, _archive_note(lang, text, memento))
-    if what == Action.DEAD:
-        return _insert(text, MARKERS[lang])
-    return text
+    markers = {Action.DEAD: MARKERS, Action.INVALID: INVALID_MARKERS,
+               Action.REVIEW: REVIEW_MARKERS}.get(what)
+    return _insert(text, markers[lang]) if markers else text
 
 
 def _split_number(raw: str) -> tuple[str, str]:
