@@ -286,7 +286,7 @@ def test_readers_work_while_a_check_runs_and_second_writer_is_refused(web, tmp_p
                               cwd=env.tmp, capture_output=True, text=True, timeout=30)
         assert hist.returncode == 0, hist.stderr
         second = env.run("--lock-wait", "0.2")
-        assert second.returncode == 1
+        assert second.returncode == 2           # busy store: exit 2 (be56c13), holder named
         assert f"pid {proc.pid}" in second.stderr and "--lock-wait" in second.stderr
     finally:
         release.set()
