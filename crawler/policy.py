@@ -3,8 +3,9 @@
 The default is built against false alarms, the main complaint about link checkers in CI:
 one bad night is a *warning* (shown, not fatal); a citation fails the build only when its
 health is `dead` (bad over several runs spanning several days) or its page title changed.
-Statuses that mean "we could not look" (blocked, paywalled, robots_disallowed, ...) never
-fail unless named explicitly.
+Statuses that mean "we could not check" (blocked, paywalled, robots_disallowed, ...) never
+fail unless named explicitly. (PolicyResult.inconclusive holds those citations; reports call
+them "could not check", the JSON outcome "skip".)
 
 Tokens of `--fail-on` (comma-separated):
   * a Status value (not_found, gone, soft_404, ...): this run's status is that;
@@ -28,7 +29,7 @@ from crawler.model import DateVerdict, Health, Row, Status, Summary
 EXIT_OK = 0              # the policy holds
 EXIT_POLICY = 1          # the policy is violated
 EXIT_USAGE = 2           # bad invocation or unreadable input (raised by the CLI, listed here)
-EXIT_INCONCLUSIVE = 3    # we could not look (network down): says nothing about the citations
+EXIT_INCONCLUSIVE = 3    # no host answered (network down): says nothing about the citations
 
 DEFAULT_FAIL_ON = "dead,title_changed"
 TITLE_CHANGED = "title_changed"
@@ -70,7 +71,7 @@ class PolicyResult:
 
     failures: list[tuple[str, str]]       # (citation id, reason): fatal
     warnings: list[tuple[str, str]]       # bad but not fatal under this policy
-    inconclusive: list[tuple[str, str]]   # we could not look; never fatal unless named
+    inconclusive: list[tuple[str, str]]   # we could not check; never fatal unless named
     exit_code: int
 
     def outcome(self, citation_id: str) -> str:
@@ -108,7 +109,7 @@ DEFAULT = parse_fail_on(DEFAULT_FAIL_ON)
 
 
 def is_bad(row: Row) -> bool:
-    """A real problem with the citation (not 'we could not look')."""
+    """A real problem with the citation (not 'we could not check')."""
     v = row.verdict
     if v.status.is_inconclusive:
         return False
@@ -125,12 +126,12 @@ def matches(row: Row, fail_on: FailOn) -> list[str]:
     """The conditions of `fail_on` this row meets, as reasons a human reads."""
     v = row.verdict
     if v.status.is_inconclusive and v.status.value not in fail_on.conditions:
-        return []       # we could not look this run: only a policy naming the status fails it
+        return []       # we could not check this run: only a policy naming the status fails it
     found = []
     if v.status.value in fail_on.conditions:
         found.append(f"status {v.status.value}: {v.status.description}")
     if v.health.value in fail_on.conditions:
-        since = f" since {row.failing_since}" if row.failing_since else ""
+        since = f" since {row.failing_since[:10]}" if row.failing_since else ""   # the day
         found.append(f"health {v.health.value}{since}")
     if v.date_verdict.value in fail_on.conditions:
         found.append(f"date {v.date_verdict.value}")

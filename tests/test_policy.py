@@ -38,6 +38,7 @@ def test_default_dead_fails_with_exit_1():
                                      failing_since="2026-11-18T01:00:00+00:00")])
     result = evaluate(summary)
     assert ids(result.failures) == ["1"] and "dead since 2026-11-18" in result.failures[0][1]
+    assert "T01:00" not in result.failures[0][1]                 # the day, not a raw timestamp
     assert result.exit_code == EXIT_POLICY
 
 
