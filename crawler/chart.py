@@ -4,11 +4,13 @@ No JavaScript and no network, so the report works from a file:// URL, in a mail 
 and on paper. Built with ElementTree rather than string pasting so every label is escaped.
 The 18 statuses are folded into four groups a reader can tell apart at a glance (colours from
 the Okabe-Ito palette, safe for colour-blind readers); each bar's tooltip (<title>) lists the
-exact status counts.
+exact status counts. Each labelled bar reads "#<run id>", with the start date under the first
+labelled run of each day, so several runs on one day stay apart.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
@@ -22,7 +24,7 @@ LEFT, RIGHT, TOP, BOTTOM = 48, 140, 18, 52
 GROUPS: tuple[tuple[str, str, str], ...] = (   # (key, label, colour), drawn bottom-up
     ("ok", "ok / redirected", "#009E73"),
     ("broken", "broken", "#D55E00"),
-    ("unknown", "could not look", "#E69F00"),
+    ("unknown", "could not check", "#E69F00"),
     ("other", "other", "#999999"),
 )
 
@@ -40,6 +42,11 @@ def group_of(status: str) -> str:
     if s.is_inconclusive:
         return "unknown"
     return "other"
+
+
+def group_members(key: str) -> list[str]:
+    """The statuses drawn in one group, in the model's order (for the legend's explanation)."""
+    return [s.value for s in Status if group_of(s.value) == key]
 
 
 def grouped(counts: dict[str, int]) -> dict[str, int]:
@@ -102,7 +109,7 @@ def _axes(svg: ET.Element, ymax: int, step: int) -> None:
     _el(svg, "line", x1=x0, x2=x0 + w, y1=y0 + h, y2=y0 + h, class_="axis")
     _el(svg, "text", "citations", x=12, y=y0 + h / 2, text_anchor="middle",
         transform=f"rotate(-90 12 {y0 + h / 2})", class_="label")
-    _el(svg, "text", "run (start date, UTC)", x=x0 + w / 2, y=HEIGHT - 6,
+    _el(svg, "text", "run # and start date (UTC)", x=x0 + w / 2, y=HEIGHT - 6,
         text_anchor="middle", class_="label")
 
 
@@ -111,6 +118,7 @@ def _bars(svg: ET.Element, runs: list[RunInfo], ymax: int) -> None:
     slot = w / len(runs)
     bar = max(min(slot * 0.7, 48), 1.0)
     every = max(1, math.ceil(len(runs) / 8))       # at most ~8 x labels
+    last_day = None
     for i, run in enumerate(runs):
         x = x0 + slot * i + (slot - bar) / 2
         g = _el(svg, "g", class_="run")
@@ -124,13 +132,30 @@ def _bars(svg: ET.Element, runs: list[RunInfo], ymax: int) -> None:
                 _el(g, "rect", x=f"{x:.1f}", y=f"{y:.1f}", width=f"{bar:.1f}",
                     height=f"{seg:.1f}", fill=colour, class_=f"seg-{key}")
         if (len(runs) - 1 - i) % every == 0:          # anchored on the latest run
-            _el(svg, "text", run.started_at[:10] or f"#{run.id}", x=f"{x + bar / 2:.1f}",
-                y=y0 + h + 16, text_anchor="middle", class_="tick")
+            cx = f"{x + bar / 2:.1f}"
+            _el(svg, "text", f"#{run.id}", x=cx, y=y0 + h + 16, text_anchor="middle",
+                class_="tick")
+            day = run.started_at[:10]
+            if day and day != last_day:
+                _el(svg, "text", day, x=cx, y=y0 + h + 30, text_anchor="middle",
+                    class_="tick date")
+            last_day = day
 
 
 def _tooltip(run: RunInfo) -> str:
     parts = ", ".join(f"{s} {n}" for s, n in sorted(run.counts.items(), key=lambda kv: -kv[1]))
-    return f"run #{run.id} {run.started_at}: {parts or 'no citations'}"
+    return f"run #{run.id}, started {when(run.started_at)}: {parts or 'no citations'}"
+
+
+def when(iso: str) -> str:
+    """'2026-11-24T17:05:09+00:00' -> '2026-11-24 17:05 UTC' (naive times are taken as UTC)."""
+    try:
+        t = dt.datetime.fromisoformat(iso)
+    except (TypeError, ValueError):
+        return iso or ""
+    if t.tzinfo is not None:
+        t = t.astimezone(dt.timezone.utc)
+    return t.strftime("%Y-%m-%d %H:%M UTC")
 
 
 def _legend(svg: ET.Element) -> None:

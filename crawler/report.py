@@ -6,9 +6,16 @@ it in its own way (Jinja autoescape for HTML, backslashes and entities in Markdo
 against spreadsheet formulas in CSV). Links are only ever emitted for http(s) URLs.
 
 JUnit mapping (one <testcase> per citation): a policy failure is <failure>; a citation we could
-not look at (blocked, paywalled, robots_disallowed, timeout) is <skipped> with the reason; a
-warning (bad, but not fatal under the policy, e.g. one bad night) passes with a
+not check (blocked, paywalled, robots_disallowed, timeout, too_large) is <skipped> with the
+reason; a warning (bad, but not fatal under the policy, e.g. one bad night) passes with a
 "WARNING: ..." line in <system-out>, so CI shows it without failing the build.
+
+Vocabulary. Every human format (HTML, Markdown, the CLI) calls a citation whose page we could
+not judge this run (`Status.is_inconclusive`) "could not check", and a policy outcome "fails",
+"warning" or "could not check". The JSON, CSV and JUnit keep their stable machine names for
+the same things: a citation's `"outcome"` is `"fail"`, `"warn"`, `"skip"` (= could not check)
+or `"ok"`, and `run.policy.inconclusive` counts the citations we could not check. A *run* is
+"inconclusive" (state `inconclusive`, exit code 3) only when no host answered at all.
 """
 
 from __future__ import annotations
@@ -29,11 +36,16 @@ from urllib.parse import quote, urlsplit
 import jinja2
 from markupsafe import Markup
 
-from crawler.chart import group_of, trend_svg
+from crawler.chart import GROUPS, group_members, group_of, trend_svg, when
 from crawler.model import Citation, Row, RunInfo, Summary
 from crawler.policy import DEFAULT, FailOn, PolicyResult, evaluate, hints
 
 FORMATS = ("html", "md", "json", "junit", "csv")
+# A policy outcome as the human formats name it (JSON/CSV keep the keys on the left).
+OUTCOME_LABELS = {"fail": "fails", "warn": "warning", "skip": "could not check", "ok": "ok"}
+# Statuses where we read the cited page itself: only there do a title score and dates mean
+# anything (on a 404 or 500 page they score the error page).
+PAGE_SEEN = frozenset({"ok", "redirected", "paywalled"})
 MD_MAX_ROWS = 500        # GitHub caps a job summary at 1 MiB; the full table is in the HTML
 SCHEMA_VERSION = 1
 
@@ -96,6 +108,20 @@ def run_record(summary: Summary, result: PolicyResult, fail_on: FailOn) -> dict[
 def all_runs(summary: Summary) -> list[RunInfo]:
     """History plus the latest run, oldest first, each once (whether or not history has it)."""
     return [r for r in summary.history if r.id != summary.run.id] + [summary.run]
+
+
+def human_duration(seconds: float | None) -> str:
+    """210.0 -> '3 min 30 s', 42.4 -> '42 s', 7300 -> '2 h 1 min'."""
+    if seconds is None or seconds < 0:
+        return ""
+    total = round(seconds)
+    if total < 60:
+        return f"{seconds:.1f} s" if seconds < 10 else f"{total} s"
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+    return f"{minutes} min {secs} s" if secs else f"{minutes} min"
 
 
 def duration_s(started: str, finished: str) -> float | None:
@@ -263,8 +289,40 @@ def _environment(autoescape: bool) -> jinja2.Environment:
     env = jinja2.Environment(loader=jinja2.PackageLoader("crawler", "templates"),
                              autoescape=autoescape, undefined=jinja2.StrictUndefined,
                              trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
-    env.filters.update(href=safe_url, md=md_cell, md_link=md_link, score=_score, group=group_of)
+    env.filters.update(href=safe_url, md=md_cell, md_link=md_link, score=_score, group=group_of,
+                       when=when, duration=human_duration, why=_why, url_text=_url_text,
+                       outcome=lambda o: OUTCOME_LABELS.get(o, o))
+    env.tests.update(page_seen=lambda r: r["status"] in PAGE_SEEN,
+                     title_changed=_title_changed)
     return env
+
+
+def _title_changed(record: dict[str, Any]) -> bool:
+    """The page answered but no longer carries the cited title (policy.title_changed)."""
+    return record["status"] in ("ok", "redirected") and record["title_match"] is False
+
+
+def _why(record: dict[str, Any]) -> str:
+    """The policy's reason without what the row already shows (the error, the page's title)."""
+    reason = record["reason"]
+    if record["error"]:
+        reason = reason.replace(f" ({record['error']})", "")
+    if record["page_title"]:
+        reason = reason.replace(f": {record['page_title']!r}", "")
+    return reason
+
+
+_URL_BREAK = re.compile(r"(?<=[/?&=#])")
+URL_SHOWN = 90          # characters of a long URL shown in a table cell; the rest is in title=
+
+
+def _url_text(url: str) -> Markup:
+    """A URL for a narrow cell: no scheme, middle elided past URL_SHOWN characters, and a
+    break opportunity (<wbr>) after each / ? & = # so it wraps at slashes, never mid-word."""
+    text = re.sub(r"^https?://", "", url or "", flags=re.IGNORECASE)
+    if len(text) > URL_SHOWN:
+        text = text[:URL_SHOWN - 25] + "…" + text[-24:]
+    return Markup("<wbr>").join(Markup.escape(part) for part in _URL_BREAK.split(text))
 
 
 def _render_template(name: str, summary: Summary, fail_on: FailOn) -> str:
@@ -277,7 +335,8 @@ def _render_template(name: str, summary: Summary, fail_on: FailOn) -> str:
         problems=sorted((r for r in records if r["outcome"] != "ok"),
                         key=lambda r: by_outcome[r["outcome"]]),
         hints=hints(summary), md_max_rows=MD_MAX_ROWS,
-        chart=Markup(trend_svg(all_runs(summary))))
+        chart=Markup(trend_svg(all_runs(summary))),
+        groups={key: (label, group_members(key)) for key, label, _ in GROUPS})
 
 
 def _score(value: float | None) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import html as html_lib
 import io
 import json
 import re
@@ -11,7 +12,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from crawler.chart import nice_step, trend_svg
+from crawler.chart import nice_step, trend_svg, when
 from crawler.model import (
     Citation,
     DateVerdict,
@@ -27,6 +28,7 @@ from crawler.policy import parse_fail_on
 from crawler.report import (
     CSV_FIELDS,
     FORMATS,
+    human_duration,
     md_cell,
     render,
     render_timeline,
@@ -279,14 +281,53 @@ def test_chart_axis_and_legend():
     svg = trend_svg(make_summary().history)
     root = ET.fromstring(svg)
     texts = [t.text for t in root.iter("{http://www.w3.org/2000/svg}text")]
-    assert "citations" in texts and "run (start date, UTC)" in texts
-    assert "broken" in texts and "ok / redirected" in texts
+    assert "citations" in texts and "run # and start date (UTC)" in texts
+    assert "broken" in texts and "ok / redirected" in texts and "could not check" in texts
     runs = [RunInfo(i, f"2026-{1 + i // 28:02d}-{1 + i % 28:02d}T01:00:00", counts={"ok": 3})
             for i in range(40)]
     labels = [t.text for t in ET.fromstring(trend_svg(runs)).iter("{http://www.w3.org/2000/svg}text")]
-    assert "2026-02-12" in labels                                    # the latest run is labelled
+    assert "#39" in labels and "2026-02-12" in labels                # the latest run is labelled
+    assert sum(1 for t in labels if t and t.startswith("#")) <= 9
     assert sum(1 for t in labels if t and t.startswith("2026-")) <= 9
     assert ET.fromstring(trend_svg([])) is not None
+
+
+def svg_texts(svg: str, cls: str) -> list[tuple[str, str]]:
+    """(x, text) of the chart's text elements of one class, left to right."""
+    root = ET.fromstring(svg)
+    return [(t.get("x"), t.text) for t in root.iter("{http://www.w3.org/2000/svg}text")
+            if t.get("class") == cls]
+
+
+def test_chart_labels_runs_by_number_and_each_day_once():
+    """Five runs on one day and two on the next: every bar is told apart by its run id."""
+    runs = [RunInfo(10 + i, f"2026-11-24T{i:02d}:00:00+00:00", counts={"ok": 3}) for i in range(5)]
+    runs += [RunInfo(20 + i, f"2026-11-25T0{i}:30:00+00:00", counts={"ok": 3}) for i in range(2)]
+    svg = trend_svg(runs)
+    ids = svg_texts(svg, "tick")
+    dates = svg_texts(svg, "tick date")
+    assert [t for _, t in ids if t.startswith("#")] == ["#10", "#11", "#12", "#13", "#14",
+                                                         "#20", "#21"]
+    assert dates == [(ids[-7][0], "2026-11-24"), (ids[-2][0], "2026-11-25")]   # under #10, #20
+    assert "run #12, started 2026-11-24 02:00 UTC: ok 3" in svg                # the tooltip
+
+
+@pytest.mark.parametrize("iso,shown", [
+    ("2026-11-24T17:05:09+00:00", "2026-11-24 17:05 UTC"),
+    ("2026-11-25T02:05:00+09:00", "2026-11-24 17:05 UTC"),       # converted to UTC
+    ("2026-11-24T17:05:00", "2026-11-24 17:05 UTC"),             # naive: stored as UTC
+    ("", ""), ("garbage", "garbage"),
+])
+def test_when_is_minutes_in_utc(iso, shown):
+    assert when(iso) == shown
+
+
+@pytest.mark.parametrize("seconds,shown", [
+    (None, ""), (0.4, "0.4 s"), (42.4, "42 s"), (60, "1 min"), (210.0, "3 min 30 s"),
+    (3600, "1 h"), (7300, "2 h 1 min"),
+])
+def test_human_duration(seconds, shown):
+    assert human_duration(seconds) == shown
 
 
 @pytest.mark.parametrize("top,step", [(1, 1), (6, 2), (9, 2), (40, 10), (120, 50), (0, 1)])
@@ -304,3 +345,98 @@ def test_timeline_is_plain_and_defuses_escape_sequences():
     lines = text.splitlines()
     assert lines[0] == "[7] A title" and "not_found" in lines[-1] and "404" in lines[-1]
     assert "(never checked)" in render_timeline(citation, [])
+
+
+# --- the HTML table says each thing once, and its colours agree with its badges ---
+
+def html_row(html: str, cid: str) -> str:
+    m = re.search(rf'<tr id="c-{cid}" class="citation o-(\w+)">(.*?)</tr>', html, re.S)
+    assert m, cid
+    return m.group(1) + "|" + m.group(2)
+
+
+def cell(row: str, cls: str) -> str:
+    m = re.search(rf'<td class="{cls}[^"]*">(.*?)</td>', row, re.S)
+    assert m, cls
+    return re.sub(r"<[^>]+>", "", m.group(1)).strip()
+
+
+def test_html_title_changed_row_shows_its_failure_not_just_ok():
+    html = render(make_summary(), "html")
+    row = html_row(html, "6")
+    assert row.startswith("fail|")                                   # red row ...
+    status = cell(row, "status")
+    assert status.startswith("ok 200 title changed")                 # ... says why in a badge
+    assert '<span class="badge g-broken">title changed</span>' in row
+    assert '<span class="badge out-fail">fails</span>' in row
+    assert "title changed" not in cell(html_row(html, "1"), "status")   # a good row has none
+
+
+@pytest.mark.parametrize("status,http,shown", [
+    (Status.OK, 200, True), (Status.REDIRECTED, 301, True), (Status.PAYWALLED, 200, True),
+    (Status.NOT_FOUND, 404, False), (Status.GONE, 410, False), (Status.SERVER_ERROR, 500, False),
+    (Status.SOFT_404, 200, False), (Status.BLOCKED, 403, False),
+])
+def test_title_score_only_where_we_read_the_cited_page(status, http, shown):
+    row = make_row("9", status, http=http, title_score=73.0, health=Health.FAILING)
+    summary = make_summary([row])
+    html_cells = html_row(render(summary, "html"), "9")
+    assert (cell(html_cells, "num") == "73") is shown
+    assert ("no date on page" in cell(html_cells, "date")) is shown
+    md_line = next(ln for ln in render(summary, "md").splitlines() if ln.startswith("| 9 | Outlet"))
+    assert ("| 73 |" in md_line) is shown
+    assert json.loads(render(summary, "json"))["citations"][0]["title_score"] == 73.0   # data kept
+
+
+@pytest.mark.parametrize("cid,error", [("3", "HTTP 404 Not Found"), ("5", "Cloudflare challenge")])
+def test_html_error_text_appears_once_per_row(cid, error):
+    rows = [make_row("3", Status.NOT_FOUND, health=Health.FAILING, http=404, error=error),
+            make_row("5", Status.BLOCKED, health=Health.UNKNOWN, http=403, error=error)]
+    html = render(make_summary(rows), "html")
+    row = html_row(html, cid)
+    assert row.count(error) == 1
+    md = render(make_summary(rows), "md")
+    line = next(ln for ln in md.splitlines() if ln.startswith(f"| {cid} | ") and "| reason |" not in ln)
+    assert line.count(error) == 1
+
+
+def test_html_long_final_url_breaks_at_slashes_and_keeps_the_whole_url_in_title():
+    long = ("https://www.example-newspaper.com/world/asia/2026/11/23/" + "slug-" * 30
+            + "end.html?utm_source=feed&ref=abc")
+    row = make_row("2", Status.REDIRECTED, http=301, final_url=long)
+    html = render(make_summary([row]), "html")
+    td = re.search(r'<td class="url">(.*?)</td>', html, re.S).group(1)
+    escaped = long.replace("&", "&amp;")
+    assert f'title="{escaped}"' in td and f'href="{escaped}"' in td
+    shown = html_lib.unescape(re.sub(r"<[^>]+>", "", re.search(r">(.*)</a>", td, re.S).group(1)))
+    assert shown.startswith("www.example-newspaper.com/world/") and "…" in shown
+    assert len(shown) <= 90 and shown.endswith("utm_source=feed&ref=abc")
+    assert "www.example-newspaper.com/<wbr>world/<wbr>asia/<wbr>" in td
+    assert "overflow-wrap: anywhere" not in html      # that squeezes the column to a few letters
+
+
+def test_html_times_are_readable_with_a_duration():
+    html = render(make_summary(), "html")
+    assert "Started <time datetime=\"2026-11-24T01:00:00+00:00\">2026-11-24 01:00 UTC</time>" in html
+    assert ">2026-11-24 01:03 UTC</time>, took 3 min 30 s." in html
+    md = render(make_summary(), "md")
+    assert "6 citations checked in 3 min 30 s, started 2026-11-24 01:00 UTC" in md
+
+
+@pytest.mark.parametrize("fmt", ["html", "md"])
+def test_one_name_for_could_not_check_in_human_formats(fmt):
+    text = render(make_summary(), fmt)
+    assert "could not check" in text
+    for old in ("could not look", "could not be checked", "not verifiable", "skip:"):
+        assert old not in text.lower()
+    if fmt == "md":
+        assert re.search(r"^\| 5 \| could not check \|", text, re.M)      # not 'skip'
+        assert "**1** could not check" in text and "**2** policy failures" in text
+
+
+def test_machine_formats_keep_their_keys():
+    doc = json.loads(render(make_summary(), "json"))
+    assert {c["outcome"] for c in doc["citations"]} == {"ok", "warn", "fail", "skip"}
+    assert doc["run"]["policy"]["inconclusive"] == 1
+    rows = list(csv.DictReader(io.StringIO(render(make_summary(), "csv"))))
+    assert rows[4]["outcome"] == "skip"

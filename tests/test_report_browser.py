@@ -7,13 +7,15 @@ The browser runs with networking features off and a throwaway profile, on a file
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
-from test_report import hostile_summary, make_summary
+from test_report import hostile_summary, make_row, make_summary
 
+from crawler.model import Health, Hop, Status
 from crawler.report import render
 
 BROWSER = next((shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome")
@@ -61,3 +63,32 @@ def test_screenshot(tmp_path):
     shot = Path(os.environ.get("REPORT_SCREENSHOT_DIR", tmp_path)) / "report.png"
     chromium(tmp_path, f"--screenshot={shot}", "--window-size=1200,2000", page.as_uri())
     assert shot.exists() and shot.stat().st_size > 10_000
+
+
+# Measures the laid-out page; the report itself carries no script, the test adds this one.
+MEASURE = """<script>
+const td = document.querySelector('#c-2 td.url'), link = td.querySelector('a');
+const lines = new Set([...link.getClientRects()].map(r => Math.round(r.top))).size;
+document.body.dataset.measured = [Math.round(td.getBoundingClientRect().width), lines].join(',');
+</script></body>"""
+
+
+def test_long_final_url_gets_a_readable_column(tmp_path):
+    """A long redirect target wraps at slashes in a column wide enough to read, not a few
+    letters a line (overflow-wrap: anywhere let the table squeeze it to ~10 characters)."""
+    long = ("https://www.example-newspaper.com/world/asia/2026/11/23/"
+            "a-very-long-article-slug-about-something-important-1234567.html?utm_source=feed&ref=abc")
+    rows = [make_row("1"),
+            make_row("2", Status.REDIRECTED, http=301, final_url=long,
+                     redirects=(Hop("https://news2.example/a/2", 301),)),
+            make_row("3", Status.NOT_FOUND, health=Health.FAILING, http=404, title_match=None,
+                     error="HTTP 404 Not Found after a long explanation of what went wrong"),
+            make_row("4", Status.GONE, health=Health.DEAD, http=410,
+                     archive="https://web.archive.org/web/2025/x")]
+    page = tmp_path / "report.html"
+    page.write_text(render(make_summary(rows), "html").replace("</body>", MEASURE),
+                    encoding="utf-8")
+    dom = chromium(tmp_path, "--window-size=1200,1600", "--dump-dom", page.as_uri()).stdout
+    width, lines = map(int, re.search(r'data-measured="(\d+),(\d+)"', dom).groups())
+    assert width >= 180, (width, lines)
+    assert 1 <= lines <= 4, lines
