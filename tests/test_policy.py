@@ -91,7 +91,7 @@ def test_new_alone_fails_anything_that_just_broke():
             make_row("3", Status.GONE, health=Health.FAILING)]
     summary = make_summary(rows, newly_failing=("1", "2"))
     result = evaluate(summary, parse_fail_on("new"))
-    assert ids(result.failures) == ["1"]       # a timeout is 'could not look', not broken
+    assert ids(result.failures) == ["1"]       # a timeout is 'could not check', not broken
 
 
 def test_none_never_fails():

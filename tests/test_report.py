@@ -361,6 +361,14 @@ def cell(row: str, cls: str) -> str:
     return re.sub(r"<[^>]+>", "", m.group(1)).strip()
 
 
+def test_markdown_title_changed_row_names_the_new_title_once():
+    row = make_row("6", page_title="Buy cheap watches", title_match=False, title_score=12.0)
+    md = render(make_summary([row]), "md")
+    line = next(ln for ln in md.splitlines() if ln.startswith("| 6 | fails |"))
+    assert "| ok (title changed) |" in line
+    assert line.endswith("| title changed (score 12); page now says “Buy cheap watches” |")
+
+
 def test_html_title_changed_row_shows_its_failure_not_just_ok():
     html = render(make_summary(), "html")
     row = html_row(html, "6")
