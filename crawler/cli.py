@@ -222,7 +222,8 @@ def snapshot(url, at, db, cache_dir, output):
 @click.option("--db", default=None, help="SQLite store (default crawler.db)")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="write here (default stdout)")
 def suggest(db, output):
-    """Write the footnote list back with fixes: moved URLs updated, dead ones archived, markers."""
+    """Write the footnote list back with fixes: moved URLs updated, dead ones archived or
+    marked, invalid URLs and redirects to another article marked for review."""
     from crawler import store
     from crawler.memento import known_archives
     from crawler.suggest import suggest as make_suggestions

@@ -47,7 +47,7 @@ class Status(StrEnum):
 
     @property
     def is_inconclusive(self) -> bool:
-        """We could not look: says nothing about whether the source is alive."""
+        """We could not check: says nothing about whether the source is alive."""
         return self in _INCONCLUSIVE
 
     @property
@@ -80,7 +80,7 @@ _DESCRIPTIONS = {
     Status.GONE: "410 Gone",
     Status.CLIENT_ERROR: "another 4xx answer",
     Status.SERVER_ERROR: "5xx answer after retries",
-    Status.BLOCKED: "401/403/429 or a bot challenge: we could not look",
+    Status.BLOCKED: "401/403/429 or a bot challenge: we could not check",
     Status.PAYWALLED: "reachable, text behind a login or subscription",
     Status.TIMEOUT: "no complete answer within the time limits",
     Status.REDIRECT_LOOP: "redirects loop or exceed the limit",
