@@ -35,7 +35,7 @@ _SETTING_FLAGS = [
     ("--title-threshold", float, "title score 0-100 that counts as a match (default 85)"),
     ("--dead-runs", int, "consecutive failing runs before dead (default 3)"),
     ("--dead-days", float, "days a failing streak must span before dead (default 3)"),
-    ("--fail-on", str, "policy: statuses/health that fail the run (default dead,title_changed)"),
+    ("--fail-on", str, "policy: statuses/health that fail the run (default dead,title_changed,invalid_url)"),
     ("--archive-endpoint", str, "archive lookup API for dead links"),
 ]
 _BOOL_FLAGS = [

@@ -2,7 +2,9 @@
 
 The default is built against false alarms, the main complaint about link checkers in CI:
 one bad night is a *warning* (shown, not fatal); a citation fails the build only when its
-health is `dead` (bad over several runs spanning several days) or its page title changed.
+health is `dead` (bad over several runs spanning several days), its page title changed, or
+its URL is not a fetchable http(s) URL at all (`invalid_url`: a defect in the article that no
+amount of waiting fixes, so there is no false alarm to guard against).
 Statuses that mean "we could not check" (blocked, paywalled, robots_disallowed, ...) never
 fail unless named explicitly. (PolicyResult.inconclusive holds those citations; reports call
 them "could not check", the JSON outcome "skip".)
@@ -31,7 +33,7 @@ EXIT_POLICY = 1          # the policy is violated
 EXIT_USAGE = 2           # bad invocation or unreadable input (raised by the CLI, listed here)
 EXIT_INCONCLUSIVE = 3    # no host answered (network down): says nothing about the citations
 
-DEFAULT_FAIL_ON = "dead,title_changed"
+DEFAULT_FAIL_ON = "dead,title_changed,invalid_url"
 TITLE_CHANGED = "title_changed"
 NEW = "new"
 NONE = "none"

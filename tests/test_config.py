@@ -39,7 +39,7 @@ def test_defaults_cover_the_issue_and_have_help():
         assert opt.help and isinstance(opt.default, opt.type)
     s = load_settings({}, {}, cwd=Path("/nonexistent"))
     assert s.db == "crawler.db" and s.concurrency == 16 and s.per_host == 1
-    assert s.delay == 1.0 and s.fail_on == "dead,title_changed" and s.ignore_robots is False
+    assert s.delay == 1.0 and s.fail_on == "dead,title_changed,invalid_url" and s.ignore_robots is False
     assert s.source("delay") == "default"
 
 

@@ -135,7 +135,7 @@ def test_empty_or_contradictory_is_an_error(text):
 
 def test_parse_is_forgiving_about_case_space_and_dashes():
     assert parse_fail_on(" Not-Found , DEAD,new") == parse_fail_on("not_found,dead,new")
-    assert str(DEFAULT) == "dead,title_changed"
+    assert str(DEFAULT) == "dead,invalid_url,title_changed"
 
 
 def test_outcome_of_each_citation():
