@@ -28,7 +28,6 @@ tests/test_reliability.py runs the short form in CI.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import csv
 import errno
@@ -43,21 +42,21 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT))
 
-from server import Response, Site, html_page  # noqa: E402
+from server import Response, Site, html_page
 
-from crawler import store  # noqa: E402
-from crawler.check import CheckOptions, check  # noqa: E402
-from crawler.fetch import FetchConfig  # noqa: E402
-from crawler.model import Citation, RowError, Status  # noqa: E402
+from crawler import store
+from crawler.check import CheckOptions, check
+from crawler.fetch import FetchConfig
+from crawler.model import Citation, RowError, Status
 
 VOCABULARY = {s.value for s in Status}
 MISMATCH = "ok+title_mismatch"      # answered, but flagged: the title is not the cited one
@@ -258,7 +257,7 @@ def hostile_web(tmp: Path, form: Form, new_site: Hosts, garbage_host: str) -> li
         try:
             outcome = check(db, [c for _, c, _ in cases], opts)
             state = outcome.state
-        except Exception as exc:             # a crash is a finding, not the end of the suite
+        except Exception as exc:  # noqa: BLE001              # a crash is a finding, not the end of the suite
             state, error = "crashed", f"{type(exc).__name__}: {exc}"
         got = {i: MISMATCH if s == "ok" and m == 0 else s for i, s, m in db.execute(
             "select citation_id, status, title_match from results")}
@@ -355,7 +354,7 @@ def full_disk(tmp: Path, form: Form, new_site: Hosts) -> list[Tally]:
                 t.survived = sum(got.get(c.id) == "ok" for c in cits) if (
                     outcome.state == "finished") else 0
                 t.notes.append(", ".join(sorted(set(got.values()))) or "no verdicts")
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 (a crash is a finding)
                 t.lost = len(cits) - db.execute("select count(*) from results").fetchone()[0]
                 t.notes.append(f"crashed: {type(exc).__name__}: {str(exc)[:80]}")
             out.append(t)
@@ -433,7 +432,7 @@ def read_only_store(tmp: Path, form: Form, new_site: Hosts) -> list[Tally]:
                       "--no-progress"]
         env = {**os.environ, "HOME": str(ro), "PYTHONDONTWRITEBYTECODE": "1"}
         first = subprocess.run([*crawler_argv(), *check_args], cwd=ro, capture_output=True,
-                               text=True, env=env, timeout=60)
+                               text=True, env=env, timeout=60, check=False)
         if first.returncode != 0:
             t = Tally("read-only store", "set-up run", 1)
             t.notes.append(first.stderr[-200:])
@@ -452,7 +451,7 @@ def read_only_store(tmp: Path, form: Form, new_site: Hosts) -> list[Tally]:
         ]:
             t = Tally("read-only store", label, tried=1)
             res = subprocess.run([*prefix, *crawler_argv(), *argv], cwd=ro, capture_output=True,
-                                 text=True, env=env, timeout=60)
+                                 text=True, env=env, timeout=60, check=False)
             crashed = "Traceback" in res.stderr
             last = (res.stderr.strip().splitlines() or [""])[-1][:110]
             clear = (res.returncode == 0) if want_ok else (res.returncode in (1, 2) and not crashed)
@@ -465,7 +464,7 @@ def read_only_store(tmp: Path, form: Form, new_site: Hosts) -> list[Tally]:
             lock.chmod(0o644)
         t = Tally("read-only store", "check on a read-only db file", tried=1)
         res = subprocess.run([*prefix, *crawler_argv(), *check_args], cwd=ro,
-                             capture_output=True, text=True, env=env, timeout=60)
+                             capture_output=True, text=True, env=env, timeout=60, check=False)
         last = (res.stderr.strip().splitlines() or [""])[-1][:110]
         t.survived = int(res.returncode in (1, 2) and "Traceback" not in res.stderr)
         t.notes.append(f"exit {res.returncode}: {last}")
@@ -491,7 +490,7 @@ def _run_hypothesis(t: Tally, test: Callable[[], None]) -> None:
     """Run a @given test; a failure is recorded (with hypothesis' smallest example)."""
     try:
         test()
-    except Exception as exc:                       # hypothesis re-raises the shrunk failure
+    except Exception as exc:  # noqa: BLE001                        # hypothesis re-raises the shrunk failure
         t.notes.append(f"FAILED: {type(exc).__name__}: {str(exc)[:160]}")
         t.tried += 1                               # the shrunk example that failed
     t.survived = t.tried - sum(1 for n in t.notes if n.startswith("FAILED"))
@@ -504,7 +503,8 @@ def _settings(n: int):
 
 
 def fuzz_pages(form: Form) -> Tally:
-    from hypothesis import given, strategies as st
+    from hypothesis import given
+    from hypothesis import strategies as st
 
     from crawler.extract import parse_page
     from crawler.model import Fetched
@@ -543,7 +543,8 @@ def fuzz_pages(form: Form) -> Tally:
 
 def fuzz_registry_rows(tmp: Path, form: Form, new_site: Hosts) -> Tally:
     """Random citation fields through a real check against one loopback host."""
-    from hypothesis import given, strategies as st
+    from hypothesis import given
+    from hypothesis import strategies as st
 
     t = Tally("fuzz registry", "random citation fields through check (loopback)")
     s = new_site()
@@ -584,7 +585,8 @@ def fuzz_registry_csv(tmp: Path, form: Form) -> Tally:
     except ImportError:
         t.notes.append("skipped: crawler.registry not there yet")
         return t
-    from hypothesis import given, strategies as st
+    from hypothesis import given
+    from hypothesis import strategies as st
 
     header = ",".join(COLUMNS)
     cells = st.one_of(st.text(max_size=30), st.sampled_from(['"', '""', "\n", "\r", ",", "\x00",
@@ -602,7 +604,7 @@ def fuzz_registry_csv(tmp: Path, form: Form) -> Tally:
     def test(data):
         t.tried += 1
         path.write_bytes(data)
-        citations, errors = load_csv(str(path))
+        citations, _errors = load_csv(str(path))
         assert all(isinstance(c, Citation) for c in citations)
         assert len({c.id for c in citations}) == len(citations), "duplicate ids kept"
 
@@ -613,7 +615,7 @@ def fuzz_registry_csv(tmp: Path, form: Form) -> Tally:
 def fuzz_article(tmp: Path, form: Form) -> Tally:
     t = Tally("fuzz article", "random footnote text -> article parser")
     try:
-        import crawler.registry as registry
+        from crawler import registry
     except ImportError:
         t.notes.append("skipped: crawler.registry not there yet")
         return t
@@ -621,7 +623,8 @@ def fuzz_article(tmp: Path, form: Form) -> Tally:
     if parse is None:
         t.notes.append("skipped: crawler.registry.parse_article not found")
         return t
-    from hypothesis import given, strategies as st
+    from hypothesis import given
+    from hypothesis import strategies as st
 
     pieces = st.sampled_from(["[1]", "[^1]: ", "1. ", "注1 ", "※", "http://", "https://x.test/a",
                               "「", "」", "『記事』", "2025年1月9日", "(accessed 2025-12-22)",
@@ -754,7 +757,7 @@ def run_all(tmp: Path, form: Form, new_site: Hosts, garbage_host: str,
         t0 = time.monotonic()
         try:
             tallies = run()
-        except Exception as exc:                  # the suite itself must finish too
+        except Exception as exc:  # noqa: BLE001                   # the suite itself must finish too
             tallies = [Tally(name, "section crashed", 1, 0, 0, [f"{type(exc).__name__}: {exc}"])]
         for t in tallies:
             t.notes.append(f"[{time.monotonic() - t0:.1f}s section]") if t is tallies[-1] else None

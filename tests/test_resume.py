@@ -27,7 +27,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from server import Response, html_page
 
 COLUMNS = ["id", "authors", "title", "outlet", "published", "url", "accessed", "lang", "raw"]
@@ -98,7 +97,7 @@ class Env:
 
     def run(self, *extra: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
         return subprocess.run(self.argv(*extra), cwd=self.tmp, capture_output=True, text=True,
-                              timeout=timeout)
+                              timeout=timeout, check=False)
 
     def query(self, sql: str, args: tuple = ()) -> list[tuple]:
         conn = sqlite3.connect(f"file:{self.db}?mode=ro", uri=True, timeout=10)
@@ -221,7 +220,7 @@ def test_sigkill_then_resume_fetches_only_what_is_missing(slow_web):
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 def test_stop_signal_exits_130_and_marks_run_interrupted(slow_web, sig):
-    sites, env = slow_web
+    _, env = slow_web
     total = 2 * N_PER_HOST
     proc = env.start()
     env.wait_results(proc, 3)
@@ -278,18 +277,18 @@ def test_readers_work_while_a_check_runs_and_second_writer_is_refused(web, tmp_p
     try:
         env.wait_results(proc, 2)
         rep = subprocess.run([*crawler_argv(), "report", "--db", str(env.db), "--format",
-                              "json"], cwd=env.tmp, capture_output=True, text=True, timeout=30)
+                              "json"], cwd=env.tmp, capture_output=True, text=True, timeout=30, check=False)
         assert rep.returncode == 0, rep.stderr
         data = json.loads(rep.stdout)
         assert 2 <= len(data["citations"]) <= len(rows) - 1      # /held is still out
         hist = subprocess.run([*crawler_argv(), "history", "1", "--db", str(env.db)],
-                              cwd=env.tmp, capture_output=True, text=True, timeout=30)
+                              cwd=env.tmp, capture_output=True, text=True, timeout=30, check=False)
         assert hist.returncode == 0, hist.stderr
         second = env.run("--lock-wait", "0.2")
         assert second.returncode == 2           # busy store: exit 2 (be56c13), holder named
         assert f"pid {proc.pid}" in second.stderr and "--lock-wait" in second.stderr
     finally:
         release.set()
-        out, err = proc.communicate(timeout=60)
+        _, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err
     assert env.query("select state from runs") == [("finished",)]
