@@ -44,7 +44,7 @@ OUT = HERE / "out"
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(ROOT))
 
-from farm import title_for  # noqa: E402
+from farm import title_for
 
 # `python -m crawler` once crawler/registry.py exists; until then the same CLI with a
 # minimal, streaming CSV reader standing in for the registry module.

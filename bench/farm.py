@@ -44,7 +44,7 @@ def address(i: int, first: tuple[int, int] = (10, 1)) -> str:
 
 
 class _Http(asyncio.Protocol):
-    def __init__(self, farm: "Farm", netloc: str):
+    def __init__(self, farm: Farm, netloc: str):
         self.farm, self.netloc = farm, netloc
         self.buf = b""
         self.transport: asyncio.Transport | None = None

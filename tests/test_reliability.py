@@ -14,7 +14,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
 
-import reliability as R  # noqa: E402
+import reliability as R
 
 # Known failures, reported to their owners: name prefix -> reason. Marked xfail(strict=True), so
 # a fix shows up here. (Fixed so far: gzip bomb -> too_large, f540aca; a cache that cannot be
