@@ -240,18 +240,31 @@ async def _fetch_and_judge(db: Database, run_id: int, by_url: dict[str, list[str
                 outcome.checked += 1
                 if progress:
                     progress(citation, v)
-        async for fetched in fetcher.fetch_all(by_url):
-            if _heard(fetched):
-                answered = True
-            elif network_down([fetched]) and answered is None:
-                answered = False
-            if writer is not None:
-                writer.write(fetched, request_headers)   # same thread: sqlite connections are per-thread
-            for citation, v in await _judge_url(db, run_id, fetched, by_url[fetched.url],
-                                                prober, opts, today):
-                outcome.checked += 1
-                if progress:
-                    progress(citation, v)
+        # Judging may wait on the network (a soft-404 probe goes through the host's polite
+        # gate): one task per page, so a probe never holds up pages of other hosts. The
+        # semaphore bounds pages in hand (memory) and pushes back on the fetch loop.
+        slots = asyncio.Semaphore(2 * opts.fetch.concurrency)
+
+        async def judge_one(fetched: Fetched) -> None:
+            try:
+                for citation, v in await _judge_url(db, run_id, fetched, by_url[fetched.url],
+                                                    prober, opts, today):
+                    outcome.checked += 1
+                    if progress:
+                        progress(citation, v)
+            finally:
+                slots.release()
+
+        async with asyncio.TaskGroup() as tasks:
+            async for fetched in fetcher.fetch_all(by_url):
+                if _heard(fetched):
+                    answered = True
+                elif network_down([fetched]) and answered is None:
+                    answered = False
+                if writer is not None:
+                    writer.write(fetched, request_headers)   # loop thread: sqlite is per-thread
+                await slots.acquire()
+                tasks.create_task(judge_one(fetched))
     return answered
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import suppress
 from typing import TYPE_CHECKING
 
@@ -25,14 +25,15 @@ if TYPE_CHECKING:
 
 __all__ = ["run_lanes"]
 
-Emit = Callable[[Fetched], None]
+Emit = Callable[[Fetched], Awaitable[None]]
 LANES_PER_SLOT = 4        # open lanes per global slot (see _pass)
 
 
 async def run_lanes(fetcher: Fetcher, urls: Iterable[str]) -> AsyncIterator[Fetched]:
     """Yield one Fetched per unique URL, as each finishes."""
     unique = list(dict.fromkeys(urls))
-    out: asyncio.Queue[Fetched | None] = asyncio.Queue()
+    # bounded: a slow consumer pushes back on the lanes instead of piling up pages in memory
+    out: asyncio.Queue[Fetched | None] = asyncio.Queue(maxsize=2 * fetcher.config.concurrency)
     runner = asyncio.ensure_future(_run(fetcher, unique, out))
     fetcher.runners.add(runner)               # so leaving `async with Fetcher` stops it
     runner.add_done_callback(fetcher.runners.discard)
@@ -55,17 +56,23 @@ async def _run(fetcher: Fetcher, urls: list[str], out: asyncio.Queue[Fetched | N
     cap = fetcher.config.retry_after_cap
     held: list[Fetched] = []
 
-    def first_pass(r: Fetched) -> None:
-        (held.append if should_retry(r, cap) else out.put_nowait)(r)
+    async def first_pass(r: Fetched) -> None:
+        if should_retry(r, cap):
+            held.append(r)
+        else:
+            await out.put(r)
 
     try:
         await _pass(fetcher, [(u, 0) for u in urls], first_pass)
         if held:
             assert fetcher.robots is not None
             fetcher.robots.forget_failures()
-            await _pass(fetcher, [(r.url, r.attempts) for r in held], out.put_nowait, retries=0)
+            await _pass(fetcher, [(r.url, r.attempts) for r in held], out.put, retries=0)
     finally:
-        out.put_nowait(None)
+        try:
+            out.put_nowait(None)
+        except asyncio.QueueFull:
+            await out.put(None)
 
 
 async def _pass(fetcher: Fetcher, work: list[tuple[str, int]], emit: Emit,
@@ -91,7 +98,7 @@ async def _lane(fetcher: Fetcher, key: str, queue: deque[tuple[str, int]], emit:
     async def worker() -> None:
         while queue:                          # bounded: each pop removes one URL
             url, done = queue.popleft()
-            emit(await fetcher.fetch(url, retries=retries, first_attempt=done + 1))
+            await emit(await fetcher.fetch(url, retries=retries, first_attempt=done + 1))
 
     async with open_lanes:
         async with asyncio.TaskGroup() as tg:

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import difflib
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from crawler.model import DateVerdict, Health, Row, Status, Summary
@@ -75,14 +75,24 @@ class PolicyResult:
     warnings: list[tuple[str, str]]       # bad but not fatal under this policy
     inconclusive: list[tuple[str, str]]   # we could not check; never fatal unless named
     exit_code: int
+    _by_id: dict[str, tuple[str, str]] = field(default_factory=dict, init=False, repr=False,
+                                               compare=False)
 
     def outcome(self, citation_id: str) -> str:
         """'fail', 'warn', 'skip' or 'ok' for one citation, for report badges."""
-        for kind, items in (("fail", self.failures), ("warn", self.warnings),
-                            ("skip", self.inconclusive)):
-            if any(cid == citation_id for cid, _ in items):
-                return kind
-        return "ok"
+        return self._index().get(citation_id, ("ok", ""))[0]
+
+    def reason(self, citation_id: str) -> str:
+        return self._index().get(citation_id, ("ok", ""))[1]
+
+    def _index(self) -> dict[str, tuple[str, str]]:
+        """id -> (outcome, reason), built once: a report asks per citation (100,000 of them)."""
+        if not self._by_id:
+            for kind, items in (("fail", self.failures), ("warn", self.warnings),
+                                ("skip", self.inconclusive)):
+                for cid, why in items:
+                    self._by_id.setdefault(cid, (kind, why))
+        return self._by_id
 
 
 def parse_fail_on(text: str) -> FailOn:

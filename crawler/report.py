@@ -82,11 +82,7 @@ def citation_record(row: Row, result: PolicyResult) -> dict[str, Any]:
 
 
 def _reason(result: PolicyResult, cid: str) -> str:
-    for items in (result.failures, result.warnings, result.inconclusive):
-        for item_id, reason in items:
-            if item_id == cid:
-                return reason
-    return ""
+    return result.reason(cid)
 
 
 def run_record(summary: Summary, result: PolicyResult, fail_on: FailOn) -> dict[str, Any]:
