@@ -24,6 +24,7 @@ import tempfile
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 sys.path.insert(0, str(Path(__file__).parent))
 import itertools
@@ -96,7 +97,7 @@ def check_cmd(urlfile: str, concurrency: int, per_host: int, delay: float) -> li
         out.writerow(["id", "authors", "title", "outlet", "published", "url", "accessed",
                       "lang", "raw"])
         for i, url in enumerate(Path(urlfile).read_text().split(), 1):
-            out.writerow([i, "", f"Page {i}", "Farm", "", url, "", "en", ""])
+            out.writerow([i, "", f"Page {urlsplit(url).path}", "Farm", "", url, "", "en", ""])
     db = work / f"bench-{time.monotonic_ns()}.db"
     return [str(BIN / "crawler"), "check", str(registry), "--db", str(db), "--cache-dir",
             str(work / "bench-cache"), "--allow-private", "--no-archive",

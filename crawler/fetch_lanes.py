@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 __all__ = ["run_lanes"]
 
 Emit = Callable[[Fetched], Awaitable[None]]
-LANES_PER_SLOT = 4        # open lanes per global slot (see _pass)
+LANES_PER_SLOT = 16       # open lanes per global slot (see _pass): 4 served 2,000 hosts in slow waves
 
 
 async def run_lanes(fetcher: Fetcher, urls: Iterable[str]) -> AsyncIterator[Fetched]:
