@@ -53,6 +53,7 @@ sys.path.insert(0, str(ROOT))
 
 from server import Response, Site, html_page
 
+from crawler.registry import COLUMNS as REGISTRY_COLUMNS
 from crawler import store
 from crawler.check import CheckOptions, check
 from crawler.fetch import FetchConfig
@@ -365,32 +366,11 @@ def full_disk(tmp: Path, form: Form, new_site: Hosts) -> list[Tally]:
 
 # -- section: read-only store -----------------------------------------------------------------
 
-SHIM = r"""
-import csv, sys, types
-try:
-    import crawler.registry  # noqa: F401
-except ImportError:
-    from crawler.model import Citation
-    mod = types.ModuleType("crawler.registry")
-    def load_csv(path):
-        with open(path, newline="", encoding="utf-8") as fh:
-            return [Citation(id=r["id"], title=r["title"], outlet=r["outlet"],
-                             published=r["published"], url=r["url"], accessed=r["accessed"],
-                             lang=r["lang"], raw=r["raw"]) for r in csv.DictReader(fh)], []
-    mod.load_csv = load_csv
-    sys.modules["crawler.registry"] = mod
-from crawler.cli import cli
-cli(prog_name="crawler")
-"""
-COLUMNS = ["id", "authors", "title", "outlet", "published", "url", "accessed", "lang", "raw"]
+COLUMNS = list(REGISTRY_COLUMNS)
 
 
 def crawler_argv() -> list[str]:
-    try:
-        import crawler.registry  # noqa: F401
-        return [sys.executable, "-m", "crawler"]
-    except ImportError:
-        return [sys.executable, "-c", SHIM]
+    return [sys.executable, "-m", "crawler"]
 
 
 def write_registry(path: Path, cits: list[Citation]) -> None:
