@@ -13,7 +13,7 @@ import datetime as dt
 import sqlite3
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Callable, Iterable, TypeVar
+from typing import Any, Callable, Iterable, Iterator, TypeVar
 from urllib.parse import urlsplit
 
 from sqlite_utils import Database
@@ -49,6 +49,7 @@ class CheckOutcome:
     counts: dict[str, int] = field(default_factory=dict)
     checked: int = 0
     skipped: int = 0                    # already recorded (resume)
+    urls: int = 0                       # unique URLs this run set out to fetch
     archive_errors: list[str] = field(default_factory=list)   # pages not archived, and why
 
 
@@ -129,11 +130,27 @@ async def _judge_url(db: Database, run_id: int, fetched: Fetched, ids: list[str]
     return out
 
 
+class EmptyRegistry(ValueError):
+    """Not one usable citation was given: no run is started."""
+
+
 def _begin(db: Database, citations: Iterable[Citation], registry: str, opts: CheckOptions,
            settings: dict) -> tuple[int, dict[str, list[str]], int]:
-    """Load the registry into the store and pick the run; returns (run, url -> ids, skipped)."""
-    cits = list(citations)
-    store.upsert_citations(db, cits)
+    """Stream the registry into the store and pick the run; returns (run, url -> ids, skipped).
+
+    Citations pass through once, in batches, and only their (url, id) pairs are kept: a
+    100,000-row registry as Citation objects alone is ~70 MB. Judging reads each citation
+    back from the store when its page arrives.
+    """
+    by_url: dict[str, list[str]] = {}
+
+    def noted(items: Iterable[Citation]) -> Iterator[Citation]:
+        for c in items:
+            by_url.setdefault(c.url, []).append(c.id)
+            yield c
+
+    if not store.upsert_citations(db, noted(citations)):
+        raise EmptyRegistry("no usable citation rows")
     latest = store.latest_run(db)
     resumable = latest if latest and latest.state in ("running", "interrupted") else None
     # We hold the writer lock: any other run still marked running died without saying so.
@@ -141,18 +158,27 @@ def _begin(db: Database, citations: Iterable[Citation], registry: str, opts: Che
     run = resumable if opts.resume else None
     run_id = run.id if run else store.start_run(db, registry, settings)
     done = store.done_ids(db, run_id) if run else set()
-    by_url: dict[str, list[str]] = {}
-    for c in cits:
-        if c.id not in done:
-            by_url.setdefault(c.url, []).append(c.id)
+    if done:
+        by_url = {url: todo for url, ids in by_url.items()
+                  if (todo := [i for i in ids if i not in done])}
     return run_id, by_url, len(done)
 
 
 async def run_check(db: Database, citations: Iterable[Citation], opts: CheckOptions,
                     *, registry: str = "", settings: dict | None = None,
-                    progress: Progress | None = None) -> CheckOutcome:
+                    progress: Progress | None = None,
+                    on_begin: Callable[[int, int], None] | None = None) -> CheckOutcome:
+    """Check `citations` (any iterable: a list, or a registry streamed from disk).
+
+    `on_begin(citations, urls)` is told how much is left to check once the registry is
+    read (a resumed run counts only what it lacks); raises EmptyRegistry before any run
+    starts when there is nothing to check.
+    """
     run_id, by_url, skipped = _begin(db, citations, registry, opts, settings or {})
-    outcome = CheckOutcome(run_id=run_id, state="finished", skipped=skipped)
+    outcome = CheckOutcome(run_id=run_id, state="finished", skipped=skipped,
+                           urls=len(by_url))
+    if on_begin is not None:
+        on_begin(sum(len(ids) for ids in by_url.values()), len(by_url))
     writer = _open_archive(db, run_id, opts, outcome)
     try:
         answered = await _fetch_and_judge(db, run_id, by_url, opts, outcome, progress, writer)
@@ -274,4 +300,4 @@ def check(db: Database, citations: Iterable[Citation], opts: CheckOptions | None
     return asyncio.run(run_check(db, citations, opts or CheckOptions(), **kw))
 
 
-__all__ = ["CheckOptions", "CheckOutcome", "check", "run_check", "page_of", "Status"]
+__all__ = ["CheckOptions", "CheckOutcome", "EmptyRegistry", "check", "run_check", "page_of", "Status"]

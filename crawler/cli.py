@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import Iterable
 
 import click
 
@@ -62,16 +63,26 @@ def _settings(params: dict):
         raise click.UsageError(str(exc)) from None
 
 
-def _load_registry(path: str):
-    from crawler.registry import load_csv
-    if not Path(path).is_file():
-        raise click.UsageError(f"registry not found: {path} (create it with `crawler parse ARTICLE -o {path}`)")
-    citations, errors = load_csv(path)
-    for err in errors:
-        click.echo(str(err), err=True)
-    if not citations:
-        raise click.UsageError(f"{path}: no usable citation rows")
-    return citations, [e for e in errors if e.severity == "error"]
+class _Registry:
+    """The registry streamed row by row: each rejected row is printed as it is read and
+    counted, only good citations flow on (the check keeps none of them in memory)."""
+
+    def __init__(self, path: str):
+        if not Path(path).is_file():
+            raise click.UsageError(f"registry not found: {path} "
+                                   f"(create it with `crawler parse ARTICLE -o {path}`)")
+        self.path = path
+        self.rejected = 0
+
+    def __iter__(self):
+        from crawler.model import RowError
+        from crawler.registry import iter_citations
+        for item in iter_citations(self.path):
+            if isinstance(item, RowError):
+                click.echo(str(item), err=True)
+                self.rejected += item.severity == "error"
+            else:
+                yield item
 
 
 def _changed_only(citations, base_path: str):
@@ -115,18 +126,19 @@ def check(registry, fmt, output, refresh, resume, base_registry, archive, archiv
     from crawler.main_job import run_from_cli
     settings = _settings(params)
     _check_writable(output)
-    citations, bad_rows = _load_registry(registry)
+    rows = _Registry(registry)
+    citations: Iterable = rows
     if base_registry:
-        citations = _changed_only(citations, base_registry)
+        citations = _changed_only(rows, base_registry)
         click.echo(f"--changed-only: {len(citations)} citation(s) added or changed", err=True)
         if not citations:
-            sys.exit(0)
+            sys.exit(2 if rows.rejected else 0)
     code = run_from_cli(settings, citations, registry=registry, fmt=fmt, output=output,
                         refresh=refresh, resume=resume, archive=archive, archive_all=archive_all,
                         lookup_archives=lookup_archives, save=save, lock_wait=lock_wait,
                         progress=progress)
-    if bad_rows and code in (0, 1):
-        click.echo(f"{registry}: {len(bad_rows)} row(s) rejected and not checked (see above; "
+    if rows.rejected and code in (0, 1):
+        click.echo(f"{registry}: {rows.rejected} row(s) rejected and not checked (see above; "
                    f"`crawler validate {registry}`): exit 2", err=True)
         code = 2
     sys.exit(code)

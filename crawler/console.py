@@ -25,7 +25,7 @@ def colour(status: str) -> str:
 class Progress:
     """Callable handed to the check loop: one call per judged citation."""
 
-    def __init__(self, total: int, stream: IO[str] | None = None, bar: bool | None = None):
+    def __init__(self, total: int = 0, stream: IO[str] | None = None, bar: bool | None = None):
         self.stream = stream or sys.stderr
         self.total = total
         self.counts: Counter[str] = Counter()
@@ -34,6 +34,12 @@ class Progress:
         if use_bar:
             from tqdm import tqdm
             self.bar = tqdm(total=total, file=self.stream, unit="cit", dynamic_ncols=True)
+
+    def start(self, total: int, urls: int = 0) -> None:
+        """The registry has been read (streamed): now the total is known."""
+        self.total = total
+        if self.bar is not None:
+            self.bar.reset(total=total)
 
     def __call__(self, citation: Citation, v: Verdict) -> None:
         self.counts[v.status.value] += 1

@@ -11,13 +11,13 @@ from collections import Counter
 import os
 import signal
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
 
 import click
 import httpx
 
 from crawler import console, memento, store
-from crawler.check import CheckOptions, run_check
+from crawler.check import CheckOptions, EmptyRegistry, run_check
 from crawler.fetch import FetchConfig
 from crawler.lock import StoreLocked, WriterLock
 from crawler.model import Citation, Summary
@@ -52,7 +52,7 @@ def check_options(s: Mapping[str, Any], *, refresh: bool, resume: bool, archive:
                         archive_all=archive_all)
 
 
-def run_from_cli(s: Mapping[str, Any], citations: list[Citation], *, registry: str, fmt: str,
+def run_from_cli(s: Mapping[str, Any], citations: Iterable[Citation], *, registry: str, fmt: str,
                  output: str | None, refresh: bool, resume: bool, archive: bool,
                  archive_all: bool, lookup_archives: bool, lock_wait: float, save: bool,
                  progress: bool | None) -> int:
@@ -68,9 +68,11 @@ def run_from_cli(s: Mapping[str, Any], citations: list[Citation], *, registry: s
         if store.is_read_only(db):
             raise InputError(f"{s['db']}: the store is read-only; `crawler check` "
                              f"records every run there")
-        bar = console.Progress(len(citations), bar=progress)
+        bar = console.Progress(bar=progress)
         try:
             outcome = asyncio.run(_run(db, citations, opts, registry, dict(s), bar))
+        except EmptyRegistry:
+            raise InputError(f"{registry}: no usable citation rows") from None
         except KeyboardInterrupt:
             click.echo("interrupted: finished results are kept; rerun with --resume", err=True)
             return EXIT_INTERRUPTED
@@ -79,7 +81,7 @@ def run_from_cli(s: Mapping[str, Any], citations: list[Citation], *, registry: s
         for line in outcome.archive_errors:
             click.echo(f"warning: {line}", err=True)
         if outcome.state == "inconclusive":
-            click.echo(console.inconclusive_line(len({c.url for c in citations})), err=True)
+            click.echo(console.inconclusive_line(outcome.urls), err=True)
             return EXIT_INCONCLUSIVE
         if lookup_archives or save:
             try:
@@ -98,7 +100,8 @@ def run_from_cli(s: Mapping[str, Any], citations: list[Citation], *, registry: s
 async def _run(db, citations, opts, registry, settings, bar):
     """Run the check; SIGTERM is turned into a cancellation so the run is marked interrupted."""
     task = asyncio.ensure_future(run_check(db, citations, opts, registry=registry,
-                                           settings=settings, progress=bar))
+                                           settings=settings, progress=bar,
+                                           on_begin=bar.start))
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, task.cancel)

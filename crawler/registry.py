@@ -21,7 +21,7 @@ from crawler.footnotes import parse_article
 from crawler.model import Citation, RowError
 from crawler.urls import host_key, normalise
 
-__all__ = ["AUTHOR_SEPARATOR", "COLUMNS", "Stats", "iter_csv", "iter_rows", "load_csv", "parse_article",
+__all__ = ["AUTHOR_SEPARATOR", "COLUMNS", "Stats", "iter_citations", "iter_csv", "iter_rows", "load_csv", "parse_article",
            "url_problem", "validate", "validate_stats", "write_csv"]
 
 COLUMNS = ("id", "authors", "title", "outlet", "published", "url", "accessed", "lang", "raw")
@@ -172,19 +172,29 @@ def iter_csv(path: str | os.PathLike[str]) -> Iterator[Citation | RowError]:
         yield item
 
 
-def load_csv(path: str | os.PathLike[str]) -> tuple[list[Citation], list[RowError]]:
-    """Good rows and the problems; a repeated id keeps its first row (the store keys on id)."""
-    citations: list[Citation] = []
-    errors: list[RowError] = []
+def iter_citations(path: str | os.PathLike[str]) -> Iterator[Citation | RowError]:
+    """Good rows and problems in file order, streaming; a repeated id is a RowError.
+
+    The first row of an id wins (the store keys on id). What a 100,000-row check reads:
+    only the ids seen so far are kept, never the citations themselves.
+    """
     seen: dict[str, int] = {}
     for line, item in iter_rows(path):
         if isinstance(item, RowError):
-            errors.append(item)
+            yield item
         elif item.id in seen:
-            errors.append(_duplicate(os.fspath(path), line, item.id, seen[item.id]))
+            yield _duplicate(os.fspath(path), line, item.id, seen[item.id])
         else:
             seen[item.id] = line
-            citations.append(item)
+            yield item
+
+
+def load_csv(path: str | os.PathLike[str]) -> tuple[list[Citation], list[RowError]]:
+    """Good rows and the problems, in memory (iter_citations streams the same)."""
+    citations: list[Citation] = []
+    errors: list[RowError] = []
+    for item in iter_citations(path):
+        (errors if isinstance(item, RowError) else citations).append(item)  # type: ignore[arg-type]
     return citations, errors
 
 
