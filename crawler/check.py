@@ -11,9 +11,10 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import sqlite3
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, TypeVar
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from sqlite_utils import Database
@@ -300,4 +301,4 @@ def check(db: Database, citations: Iterable[Citation], opts: CheckOptions | None
     return asyncio.run(run_check(db, citations, opts or CheckOptions(), **kw))
 
 
-__all__ = ["CheckOptions", "CheckOutcome", "EmptyRegistry", "check", "run_check", "page_of", "Status"]
+__all__ = ["CheckOptions", "CheckOutcome", "EmptyRegistry", "Status", "check", "page_of", "run_check"]

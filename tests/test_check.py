@@ -6,37 +6,19 @@ policy across runs, and that an unreachable network is called inconclusive.
 
 from __future__ import annotations
 
-import csv
 import json
 import os
+import socket
+import sqlite3
 import subprocess
 import sys
-import sqlite3
-import socket
 
 import pytest
+from citing import article, write_registry
 from click.testing import CliRunner
-
-from crawler.cli import cli
 from server import Response, html_page
 
-COLUMNS = ["id", "authors", "title", "outlet", "published", "url", "accessed", "lang", "raw"]
-
-
-def write_registry(path, rows):
-    with open(path, "w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh)
-        w.writerow(COLUMNS)
-        for i, (title, url) in enumerate(rows, 1):
-            w.writerow([i, "", title, "Outlet", "2025-01-09", url, "2025-12-22", "en", ""])
-    return str(path)
-
-
-def article(title, published="2025-01-09"):
-    head = (f'<meta property="og:title" content="{title}">'
-            f'<meta property="article:published_time" content="{published}T10:00:00+09:00">')
-    body = f"<h1>{title}</h1>" + "<p>Body text of the article about the topic. </p>" * 30
-    return html_page(f"{title} | Outlet", body, head)
+from crawler.cli import cli
 
 
 def run(tmp_path, registry, *args):

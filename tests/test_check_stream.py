@@ -11,6 +11,7 @@ import csv
 import sqlite3
 
 from click.testing import CliRunner
+from server import Response, html_page
 
 from crawler import store
 from crawler.check import CheckOptions, EmptyRegistry, check
@@ -18,7 +19,6 @@ from crawler.cli import cli
 from crawler.fetch import FetchConfig
 from crawler.model import Citation, RowError
 from crawler.registry import COLUMNS, iter_citations, load_csv
-from server import Response, html_page
 
 
 def opts(tmp_path, **kw) -> CheckOptions:

@@ -16,7 +16,6 @@ Waiting is polling with a deadline (a bound, never an assertion on time).
 
 from __future__ import annotations
 
-import csv
 import json
 import signal
 import sqlite3
@@ -27,54 +26,17 @@ import time
 from pathlib import Path
 
 import pytest
-from server import Response, html_page
-
-COLUMNS = ["id", "authors", "title", "outlet", "published", "url", "accessed", "lang", "raw"]
-
-# `python -m crawler` once crawler/registry.py exists; until then the same CLI with a
-# minimal CSV reader standing in for the registry module (only the check path needs it).
-SHIM = r"""
-import csv, sys, types
-try:
-    import crawler.registry  # noqa: F401
-except ImportError:
-    from crawler.model import Citation
-    mod = types.ModuleType("crawler.registry")
-    def load_csv(path):
-        with open(path, newline="", encoding="utf-8") as fh:
-            rows = list(csv.DictReader(fh))
-        return [Citation(id=r["id"], title=r["title"], outlet=r["outlet"],
-                         published=r["published"], url=r["url"], accessed=r["accessed"],
-                         lang=r["lang"], raw=r["raw"]) for r in rows], []
-    mod.load_csv = load_csv
-    sys.modules["crawler.registry"] = mod
-from crawler.cli import cli
-cli(prog_name="crawler")
-"""
+from citing import article as cited_article
+from citing import write_registry
+from server import Response
 
 
 def crawler_argv() -> list[str]:
-    try:
-        import crawler.registry  # noqa: F401
-        return [sys.executable, "-m", "crawler"]
-    except ImportError:
-        return [sys.executable, "-c", SHIM]
+    return [sys.executable, "-m", "crawler"]
 
 
 def article(title: str) -> bytes:
-    head = (f'<meta property="og:title" content="{title}">'
-            '<meta property="article:published_time" content="2025-01-09T10:00:00+09:00">')
-    body = f"<h1>{title}</h1>" + "<p>Body text of the article about the topic. </p>" * 20
-    return html_page(f"{title} | Outlet", body, head)
-
-
-def write_registry(path: Path, rows: list[tuple[str, str]]) -> str:
-    with open(path, "w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh)
-        w.writerow(COLUMNS)
-        for i, (title, url) in enumerate(rows, 1):
-            w.writerow([i, "", title, "Outlet", "2025-01-09", url, "2025-12-22", "en", ""])
-    return str(path)
+    return cited_article(title, paragraphs=20)
 
 
 class Env:
