@@ -164,14 +164,28 @@ def report(db, fmt, output, run_id, fail_on):
     """Render the citation health report from the store (works while a check runs)."""
     from crawler import store
     from crawler.policy import parse_fail_on
-    from crawler.report import render
+    from crawler.report import ChunkedWriter, output_file, write
     settings = _settings({"db": db, "fail_on": fail_on})
     _check_writable(output)
     database = _open_existing(settings.db)
-    summary = store.build_summary(database, run_id)
-    if summary is None:
-        raise click.UsageError(_no_run(database, settings.db, run_id))
-    _emit(render(summary, fmt, parse_fail_on(settings.fail_on)), output)
+    policy = parse_fail_on(settings.fail_on)
+    # One snapshot of the store: a running check's new verdicts must not make the counts
+    # (walked first) disagree with the citations (walked after, streamed out one by one).
+    with store.snapshot(database):
+        summary = store.build_summary(database, run_id)
+        if summary is None:
+            raise click.UsageError(_no_run(database, settings.db, run_id))
+        if output:
+            with output_file(output) as fh:
+                write(summary, fmt, policy, fh)
+        else:
+            sink = ChunkedWriter(lambda text: click.echo(text, nl=False))
+            write(summary, fmt, policy, sink)
+            if sink.last != "\n":
+                sink.write("\n")
+            sink.flush()
+    if output:
+        click.echo(f"wrote {output}", err=True)
 
 
 @cli.command()

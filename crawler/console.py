@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 from collections import Counter
-from typing import IO
+from typing import IO, Iterator
 
 import click
 
@@ -59,19 +59,25 @@ class Progress:
 
 def table(summary: Summary, width: int = 60) -> str:
     """The at-a-glance table: one line per citation, worst news first in the counts line."""
+    return "\n".join(table_lines(summary, width))
+
+
+def table_lines(summary: Summary, width: int = 60) -> Iterator[str]:
+    """`table` line by line (no newlines), made as the rows are walked: for a big run."""
     header = f"{'#':>3}  {'status':<17} {'health':<8} {'title':>5}  {'date':<21} url"
-    lines = [header, "-" * len(header)]
+    yield header
+    yield "-" * len(header)
+    counts: Counter[str] = Counter()
     for row in summary.rows:
         v = row.verdict
+        counts[v.status.value] += 1
         score = "" if v.title_score is None else f"{v.title_score:.0f}"
         url = v.url if len(v.url) <= width else v.url[: width - 1] + "…"
         status = click.style(f"{v.status.value:<17}", fg=colour(v.status.value))
-        lines.append(f"{row.citation.id:>3}  {status} {v.health.value:<8} {score:>5}  "
-                     f"{v.date_verdict.value:<21} {url}")
-    counts = Counter(r.verdict.status.value for r in summary.rows)
-    lines.append("")
-    lines.append("  ".join(f"{k}: {n}" for k, n in counts.most_common()))
-    return "\n".join(lines)
+        yield (f"{row.citation.id:>3}  {status} {v.health.value:<8} {score:>5}  "
+               f"{v.date_verdict.value:<21} {url}")
+    yield ""
+    yield "  ".join(f"{k}: {n}" for k, n in counts.most_common())
 
 
 def inconclusive_line(n_urls: int) -> str:
@@ -80,4 +86,4 @@ def inconclusive_line(n_urls: int) -> str:
             f"No citation was marked failed.")
 
 
-__all__ = ["Progress", "table", "inconclusive_line", "Status"]
+__all__ = ["Progress", "table", "table_lines", "inconclusive_line", "Status"]

@@ -21,8 +21,8 @@ from crawler.check import CheckOptions, EmptyRegistry, run_check
 from crawler.fetch import FetchConfig
 from crawler.lock import StoreLocked, WriterLock
 from crawler.model import Citation, Summary
-from crawler.policy import EXIT_INCONCLUSIVE, evaluate, hints, parse_fail_on
-from crawler.report import render, render_markdown
+from crawler.policy import EXIT_INCONCLUSIVE, parse_fail_on
+from crawler.report import ChunkedWriter, make_digest, output_file, write
 
 EXIT_INTERRUPTED = 130
 
@@ -117,40 +117,61 @@ async def _run(db, citations, opts, registry, settings, bar):
 async def _archives(db, run_id: int, s: Mapping[str, Any], *, lookup: bool, save: bool) -> None:
     """Archived copies for failing citations, and optionally fresh captures of healthy ones.
 
-    An unreachable archive is a note on stderr, never a failure of the run.
+    An unreachable archive is a note on stderr, never a failure of the run. The run's rows
+    are walked from the store, not held: only the failing ones are kept (the lookup writes
+    to the store between them); healthy ones stream to Save Page Now only with --save.
     """
-    summary = store.build_summary(db, run_id)
-    assert summary is not None
-    failing = [(r.citation, r.verdict) for r in summary.rows if memento.needs_archive(r.verdict)]
-    healthy = [(r.citation, r.verdict) for r in summary.rows if r.verdict.status.is_ok]
+    rows = store.StoredRows(db, run_id)
     endpoint = s["archive_endpoint"]
     kind = next((k for k, url in memento.DEFAULT_ENDPOINTS.items() if url == endpoint),
                 "availability" if "available" in endpoint else "cdx")
     async with httpx.AsyncClient(timeout=20, headers={"User-Agent": s["user_agent"]}) as client:
-        if lookup and failing:
-            found = await memento.lookup_failing(db, failing, client, endpoint=endpoint,
-                                                 kind=kind, user_agent=s["user_agent"])
-            click.echo(f"archive lookup: {len(found)} of {len(failing)} failing citation(s) "
-                       f"have an archived copy", err=True)
-        if save and healthy:
+        if lookup:
+            failing = [(r.citation, r.verdict) for r in rows if memento.needs_archive(r.verdict)]
+            if failing:
+                found = await memento.lookup_failing(db, failing, client, endpoint=endpoint,
+                                                     kind=kind, user_agent=s["user_agent"])
+                click.echo(f"archive lookup: {len(found)} of {len(failing)} failing "
+                           f"citation(s) have an archived copy", err=True)
+        if save:
+            healthy = ((r.citation, r.verdict) for r in rows if r.verdict.status.is_ok)
             saved = await memento.save_healthy(client, healthy, user_agent=s["user_agent"])
-            counts = Counter(x.status.value for x in saved)
-            click.echo("save page now: " + ", ".join(f"{k} {n}" for k, n in counts.items()),
-                       err=True)
+            if saved:
+                counts = Counter(x.status.value for x in saved)
+                click.echo("save page now: " + ", ".join(f"{k} {n}" for k, n in counts.items()),
+                           err=True)
 
 
 def _finish(summary: Summary, fail_on, fmt: str, output: str | None) -> int:
-    result = evaluate(summary, fail_on)
-    text = console.table(summary) if fmt == "table" else render(summary, fmt, fail_on)
+    """The end of a run: the output, the job summary, the hints, the exit code.
+
+    One walk over the rows gives the policy, counts and hints (the digest); each output is
+    then written citation by citation, so memory stays flat at 100,000 citations.
+    """
+    digest = make_digest(summary, fail_on)
+    result = digest.result
+
+    def output_to(fh, styled: bool) -> None:
+        if fmt != "table":
+            write(summary, fmt, fail_on, fh, digest)
+            return
+        for i, line in enumerate(console.table_lines(summary)):     # lines joined by \n
+            fh.write(("\n" if i else "") + (line if styled else click.unstyle(line)))
+
     if output:
-        Path(output).write_text(click.unstyle(text) if fmt == "table" else text, encoding="utf-8")
-    else:
-        click.echo(text)
+        with output_file(output) as fh:
+            output_to(fh, styled=False)
+    else:               # click.echo keeps the table's colours only on a terminal
+        sink = ChunkedWriter(lambda text: click.echo(text, nl=False))
+        output_to(sink, styled=True)
+        sink.write("\n")
+        sink.flush()
     step_summary = os.environ.get("GITHUB_STEP_SUMMARY")
     if step_summary:
         with open(step_summary, "a", encoding="utf-8") as fh:
-            fh.write(render_markdown(summary, fail_on) + "\n")
-    for line in hints(summary):
+            write(summary, "md", fail_on, fh, digest)
+            fh.write("\n")
+    for line in digest.hints:
         click.echo(f"hint: {line}", err=True)
     click.echo(f"{len(result.failures)} failing under --fail-on {fail_on}, "
                f"{len(result.warnings)} warning(s), {len(result.inconclusive)} could not check "

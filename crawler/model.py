@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Iterator, Protocol
 
 
 class Status(StrEnum):
@@ -264,12 +265,25 @@ class Row:
     archive_date: str = ""
 
 
+class Rows(Protocol):
+    """What `Summary.rows` must be: sized and iterable any number of times, in citation order.
+
+    A tuple of Rows does (tests, small runs); the store gives `store.StoredRows`, which reads
+    them afresh on each walk so a 100,000-citation report never holds them all. Consumers
+    walk it (more than once if they must) and never assume it is a tuple.
+    """
+
+    def __iter__(self) -> Iterator[Row]: ...
+
+    def __len__(self) -> int: ...
+
+
 @dataclass(frozen=True, slots=True)
 class Summary:
     """Everything a report format needs; built from the store, rendered by report.py."""
 
     run: RunInfo
-    rows: tuple[Row, ...]
+    rows: Rows                                 # walked, never indexed: see Rows
     history: tuple[RunInfo, ...] = ()          # earlier runs, oldest first, for the trend chart
     newly_failing: tuple[str, ...] = ()        # citation ids bad now, good in the previous run
     recovered: tuple[str, ...] = ()            # citation ids good now, bad in the previous run

@@ -75,23 +75,33 @@ class PolicyResult:
     warnings: list[tuple[str, str]]       # bad but not fatal under this policy
     inconclusive: list[tuple[str, str]]   # we could not check; never fatal unless named
     exit_code: int
-    _by_id: dict[str, tuple[str, str]] = field(default_factory=dict, init=False, repr=False,
-                                               compare=False)
+    _by_id: dict[str, dict[str, str]] = field(default_factory=dict, init=False, repr=False,
+                                              compare=False)
 
     def outcome(self, citation_id: str) -> str:
         """'fail', 'warn', 'skip' or 'ok' for one citation, for report badges."""
-        return self._index().get(citation_id, ("ok", ""))[0]
+        return self._lookup(citation_id)[0]
 
     def reason(self, citation_id: str) -> str:
-        return self._index().get(citation_id, ("ok", ""))[1]
+        return self._lookup(citation_id)[1]
 
-    def _index(self) -> dict[str, tuple[str, str]]:
-        """id -> (outcome, reason), built once: a report asks per citation (100,000 of them)."""
+    def _lookup(self, citation_id: str) -> tuple[str, str]:
+        index = self._index()
+        for kind in ("fail", "warn", "skip"):
+            why = index[kind].get(citation_id)
+            if why is not None:
+                return kind, why
+        return "ok", ""
+
+    def _index(self) -> dict[str, dict[str, str]]:
+        """outcome -> {id: reason}, built once: a report asks per citation (100,000 of them).
+        The reasons are the lists' own strings: no new object per citation."""
         if not self._by_id:
             for kind, items in (("fail", self.failures), ("warn", self.warnings),
                                 ("skip", self.inconclusive)):
+                self._by_id[kind] = by_id = {}
                 for cid, why in items:
-                    self._by_id.setdefault(cid, (kind, why))
+                    by_id.setdefault(cid, why)
         return self._by_id
 
 
@@ -164,22 +174,40 @@ def describe(row: Row) -> str:
 
 def evaluate(summary: Summary, fail_on: FailOn = DEFAULT) -> PolicyResult:
     """Sort every citation into failures, warnings, inconclusive; derive the exit code."""
-    new = set(summary.newly_failing)
-    failures, warnings, inconclusive = [], [], []
+    tally = Evaluator(summary, fail_on)
     for row in summary.rows:
-        cid = row.citation.id
+        tally.add(row)
+    return tally.result()
+
+
+class Evaluator:
+    """`evaluate` one row at a time, for a caller that walks the rows once for several things
+    (report.digest: the policy, the counts and the hints in a single pass over the store)."""
+
+    def __init__(self, summary: Summary, fail_on: FailOn = DEFAULT):
+        self.summary, self.fail_on = summary, fail_on
+        self.new = set(summary.newly_failing) if fail_on.only_new else frozenset()
+        self.failures: list[tuple[str, str]] = []
+        self.warnings: list[tuple[str, str]] = []
+        self.inconclusive: list[tuple[str, str]] = []
+
+    def add(self, row: Row) -> None:
+        fail_on, cid = self.fail_on, row.citation.id
         reasons = matches(row, fail_on)
         if fail_on.only_new and not fail_on.conditions and is_bad(row):
             reasons = [describe(row)]
-        if fail_on.only_new and cid not in new:
+        if fail_on.only_new and cid not in self.new:
             reasons = []
         if reasons:
-            failures.append((cid, "; ".join(reasons)))
+            self.failures.append((cid, "; ".join(reasons)))
         elif row.verdict.status.is_inconclusive:
-            inconclusive.append((cid, describe(row)))
+            self.inconclusive.append((cid, describe(row)))
         elif is_bad(row):
-            warnings.append((cid, describe(row)))
-    return PolicyResult(failures, warnings, inconclusive, _exit_code(summary, failures))
+            self.warnings.append((cid, describe(row)))
+
+    def result(self) -> PolicyResult:
+        return PolicyResult(self.failures, self.warnings, self.inconclusive,
+                            _exit_code(self.summary, self.failures))
 
 
 def _exit_code(summary: Summary, failures: list[tuple[str, str]]) -> int:
@@ -199,23 +227,45 @@ def _host(url: str) -> str:
 
 def hints(summary: Summary) -> list[str]:
     """Lines a user can act on at the end of a run (lychee style): slow down, update, check."""
-    rows = summary.rows
-    limited = Counter(_host(r.verdict.url) for r in rows if r.verdict.http_status == 429)
-    walls = Counter(_host(r.verdict.url) for r in rows
-                    if r.verdict.status == Status.BLOCKED and r.verdict.http_status != 429)
-    robots = Counter(_host(r.verdict.url) for r in rows
-                     if r.verdict.status == Status.ROBOTS_DISALLOWED)
-    out = [f"{host} rate-limited us (429) on {n} citation(s): slow down with --delay 5 "
-           f"(or CRAWLER_DELAY=5) and keep --per-host 1" for host, n in sorted(limited.items())]
-    out += [f"{host} showed a bot wall on {n} citation(s): check by hand in a browser; "
-            f"it never fails the build by default" for host, n in sorted(walls.items())]
-    out += [f"robots.txt of {host} forbids our user agent for {n} citation(s): "
-            f"ask the site, or use --ignore-robots only with permission"
-            for host, n in sorted(robots.items())]
-    out += [f"footnote {r.citation.id}: moved permanently; update the article's URL "
-            f"{r.verdict.url} -> {r.verdict.final_url}" for r in rows
-            if r.verdict.status == Status.REDIRECTED and r.verdict.final_url
-            and r.verdict.final_url != r.verdict.url]
-    out += [f"footnote {r.citation.id}: dead; an archived copy exists at {r.archive_url}"
-            for r in rows if r.verdict.health == Health.DEAD and r.archive_url]
-    return list(dict.fromkeys([*out, *summary.hints]))
+    finder = HintFinder()
+    for row in summary.rows:
+        finder.add(row)
+    return finder.lines(summary.hints)
+
+
+class HintFinder:
+    """`hints` one row at a time (one walk over the rows, whatever they are)."""
+
+    def __init__(self) -> None:
+        self.limited: Counter[str] = Counter()
+        self.walls: Counter[str] = Counter()
+        self.robots: Counter[str] = Counter()
+        self.moved: list[str] = []
+        self.archived: list[str] = []
+
+    def add(self, r: Row) -> None:
+        v = r.verdict
+        if v.http_status == 429:
+            self.limited[_host(v.url)] += 1
+        elif v.status == Status.BLOCKED:
+            self.walls[_host(v.url)] += 1
+        if v.status == Status.ROBOTS_DISALLOWED:
+            self.robots[_host(v.url)] += 1
+        if v.status == Status.REDIRECTED and v.final_url and v.final_url != v.url:
+            self.moved.append(f"footnote {r.citation.id}: moved permanently; update the "
+                              f"article's URL {v.url} -> {v.final_url}")
+        if v.health == Health.DEAD and r.archive_url:
+            self.archived.append(f"footnote {r.citation.id}: dead; an archived copy exists "
+                                 f"at {r.archive_url}")
+
+    def lines(self, extra: tuple[str, ...] = ()) -> list[str]:
+        """The hints found so far, then `extra` (the pipeline's own), each once."""
+        out = [f"{host} rate-limited us (429) on {n} citation(s): slow down with --delay 5 "
+               f"(or CRAWLER_DELAY=5) and keep --per-host 1"
+               for host, n in sorted(self.limited.items())]
+        out += [f"{host} showed a bot wall on {n} citation(s): check by hand in a browser; "
+                f"it never fails the build by default" for host, n in sorted(self.walls.items())]
+        out += [f"robots.txt of {host} forbids our user agent for {n} citation(s): "
+                f"ask the site, or use --ignore-robots only with permission"
+                for host, n in sorted(self.robots.items())]
+        return list(dict.fromkeys([*out, *self.moved, *self.archived, *extra]))

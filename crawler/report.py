@@ -20,25 +20,30 @@ or `"ok"`, and `run.policy.inconclusive` counts the citations we could not check
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
 import functools
 import io
+import itertools
 import json
+import os
 import re
 import xml.etree.ElementTree as ET
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from importlib import resources
-from typing import Any
+from pathlib import Path
+from typing import IO, Any, Protocol
 from urllib.parse import quote, urlsplit
 
 import jinja2
 from markupsafe import Markup
 
 from crawler.chart import GROUPS, group_members, group_of, trend_svg, when
-from crawler.model import Citation, Row, RunInfo, Summary
-from crawler.policy import DEFAULT, FailOn, PolicyResult, evaluate, hints
+from crawler.model import Citation, Row, Rows, RunInfo, Summary
+from crawler.policy import DEFAULT, Evaluator, FailOn, HintFinder, PolicyResult
 
 FORMATS = ("html", "md", "json", "junit", "csv")
 # A policy outcome as the human formats name it (JSON/CSV keep the keys on the left).
@@ -50,13 +55,111 @@ MD_MAX_ROWS = 500        # GitHub caps a job summary at 1 MiB; the full table is
 SCHEMA_VERSION = 1
 
 
+class Writable(Protocol):
+    """Where `write` puts a report: a text file, io.StringIO, a ChunkedWriter."""
+
+    def write(self, text: str, /) -> Any: ...
+
+
 def render(summary: Summary, fmt: str, fail_on: FailOn = DEFAULT) -> str:
-    """Render `summary` in one of FORMATS; `fail_on` decides what counts as failure vs warning."""
-    renderers = {"html": render_html, "md": render_markdown, "json": render_json,
-                 "junit": render_junit, "csv": render_csv}
-    if fmt not in renderers:
+    """Render `summary` in one of FORMATS; `fail_on` decides what counts as failure vs warning.
+
+    The whole report as one string: fine for a small run; `write` streams a big one."""
+    out = io.StringIO()
+    write(summary, fmt, fail_on, out)
+    return out.getvalue()
+
+
+def write(summary: Summary, fmt: str, fail_on: FailOn, fh: Writable,
+          digest: Digest | None = None) -> Digest:
+    """Write `summary` in one of FORMATS to `fh` (any object with .write(str)), piece by piece.
+
+    One citation is held at a time (plus the policy's id and reason for each one that is not
+    ok): the rows are walked twice, the digest first, since every format's header counts
+    what follows, then each citation is written as it comes. Pass a `digest` already made
+    for this summary and policy to save a walk. Returns the digest (policy, counts, hints).
+    """
+    writers = {"html": write_html, "md": write_markdown, "json": write_json,
+               "junit": write_junit, "csv": write_csv}
+    if fmt not in writers:
         raise ValueError(f"unknown report format {fmt!r}; choose from {', '.join(FORMATS)}")
-    return renderers[fmt](summary, fail_on)
+    d = digest if digest is not None else make_digest(summary, fail_on)
+    writers[fmt](summary, fail_on, fh, d)
+    return d
+
+
+@dataclass(frozen=True, slots=True)
+class Digest:
+    """What one walk over the rows knows, and every format needs before its first citation
+    (the JUnit header counts failures, the HTML cards count statuses): the policy's result,
+    the per-status and per-health counts (first-seen order) and the hints."""
+
+    result: PolicyResult
+    citations: int
+    status_counts: dict[str, int]
+    health_counts: dict[str, int]
+    hints: list[str]
+
+
+def make_digest(summary: Summary, fail_on: FailOn = DEFAULT) -> Digest:
+    """The policy, the counts and the hints in a single walk over `summary.rows`."""
+    policy, finder = Evaluator(summary, fail_on), HintFinder()
+    status: Counter[str] = Counter()
+    health: Counter[str] = Counter()
+    n = 0
+    for row in summary.rows:
+        n += 1
+        policy.add(row)
+        finder.add(row)
+        status[row.verdict.status.value] += 1
+        health[row.verdict.health.value] += 1
+    return Digest(policy.result(), n, dict(status), dict(health), finder.lines(summary.hints))
+
+
+class ChunkedWriter:
+    """Gathers small writes into blocks of about `size` characters for `emit` (click.echo to
+    stdout, say), so streaming a report costs one call per block, not one per citation."""
+
+    def __init__(self, emit: Callable[[str], Any], size: int = 1 << 16):
+        self.emit, self.size = emit, size
+        self.parts: list[str] = []
+        self.pending = 0
+        self.last = ""                  # the last character written, "" before any
+
+    def write(self, text: str) -> int:
+        if text:
+            self.parts.append(text)
+            self.pending += len(text)
+            self.last = text[-1]
+            if self.pending >= self.size:
+                self.flush()
+        return len(text)
+
+    def flush(self) -> None:
+        if self.parts:
+            self.emit("".join(self.parts))
+            self.parts.clear()
+            self.pending = 0
+
+
+@contextlib.contextmanager
+def output_file(path: str | os.PathLike[str]) -> Iterator[IO[str]]:
+    """A report file written in place of `path` only when complete: through a temporary file
+    renamed at the end, so a failed or interrupted render never leaves half a report where
+    the last whole one was. Not a regular file (/dev/stdout, a FIFO) or a symlink: written
+    as it is."""
+    target = Path(path)
+    if target.is_symlink() or (target.exists() and not target.is_file()):
+        with open(target, "w", encoding="utf-8") as fh:
+            yield fh
+        return
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "w", encoding="utf-8") as fh:
+            yield fh
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 # --- the shared record: JSON's citation object, flattened for CSV, fed to the templates ---
@@ -85,20 +188,61 @@ def _reason(result: PolicyResult, cid: str) -> str:
     return result.reason(cid)
 
 
-def run_record(summary: Summary, result: PolicyResult, fail_on: FailOn) -> dict[str, Any]:
-    """The top-level run summary every format shows: counts, duration, changes, policy."""
+def run_record(summary: Summary, result: PolicyResult, fail_on: FailOn,
+               digest: Digest | None = None) -> dict[str, Any]:
+    """The top-level run summary every format shows: counts, duration, changes, policy.
+
+    The counts come from `digest` when given, else from one walk over the rows."""
     run = summary.run
+    d = digest if digest is not None else make_digest(summary, fail_on)
     return {
         "id": run.id, "started_at": run.started_at, "finished_at": run.finished_at,
         "state": run.state, "duration_s": duration_s(run.started_at, run.finished_at),
-        "citations": len(summary.rows),
-        "status_counts": dict(Counter(r.verdict.status.value for r in summary.rows)),
-        "health_counts": dict(Counter(r.verdict.health.value for r in summary.rows)),
+        "citations": d.citations,
+        "status_counts": dict(d.status_counts), "health_counts": dict(d.health_counts),
         "newly_failing": list(summary.newly_failing), "recovered": list(summary.recovered),
         "policy": {"fail_on": str(fail_on), "exit_code": result.exit_code,
                    "failures": len(result.failures), "warnings": len(result.warnings),
                    "inconclusive": len(result.inconclusive)},
     }
+
+
+class Records:
+    """The citation records (`citation_record`) of a summary, made one at a time on each
+    walk: what the templates loop over. Sized from the digest's counts; `kinds` keeps only
+    those outcomes, in that order (the problems list: fails, then warnings, then could not
+    check, each in citation order). records[:n] makes just the first n."""
+
+    def __init__(self, rows: Rows, result: PolicyResult, total: int,
+                 kinds: tuple[str, ...] | None = None):
+        self.rows, self.result, self.kinds = rows, result, kinds
+        self.counts = {"fail": len(result.failures), "warn": len(result.warnings),
+                       "skip": len(result.inconclusive)}
+        self.total = total if kinds is None else sum(self.counts[k] for k in kinds)
+
+    def __len__(self) -> int:
+        return self.total
+
+    def __bool__(self) -> bool:
+        return self.total > 0
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        if self.kinds is None:
+            for row in self.rows:
+                yield citation_record(row, self.result)
+            return
+        outcome = self.result.outcome
+        for kind in self.kinds:
+            if self.counts[kind]:               # a kind with none: no walk for it
+                for row in self.rows:
+                    if outcome(row.citation.id) == kind:
+                        yield citation_record(row, self.result)
+
+    def __getitem__(self, index: slice) -> list[dict[str, Any]]:
+        if not isinstance(index, slice) or (index.start or 0) < 0 or (
+                index.stop is not None and index.stop < 0):
+            return list(self)[index]
+        return list(itertools.islice(self, index.start, index.stop, index.step))
 
 
 def all_runs(summary: Summary) -> list[RunInfo]:
@@ -139,17 +283,32 @@ def report_schema() -> dict[str, Any]:
 
 def render_json(summary: Summary, fail_on: FailOn = DEFAULT) -> str:
     """The whole report as one JSON document; <, > and & are \\u-escaped so it embeds safely."""
-    result = evaluate(summary, fail_on)
-    doc = {
+    return render(summary, "json", fail_on)
+
+
+def _json_safe(text: str) -> str:
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def write_json(summary: Summary, fail_on: FailOn, fh: Writable, d: Digest) -> None:
+    """render_json's document, byte for byte, with the citations array written one element at
+    a time (`json.dumps(doc, indent=2)` would need every record at once)."""
+    result = d.result
+    head = json.dumps({
         "schema_version": SCHEMA_VERSION,
-        "run": run_record(summary, result, fail_on),
+        "run": run_record(summary, result, fail_on, d),
         "history": [{"id": r.id, "started_at": r.started_at, "state": r.state,
                      "counts": dict(r.counts)} for r in all_runs(summary)],
-        "hints": hints(summary),
-        "citations": [citation_record(row, result) for row in summary.rows],
-    }
-    text = json.dumps(doc, ensure_ascii=False, indent=2)
-    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026") + "\n"
+        "hints": d.hints,
+    }, ensure_ascii=False, indent=2)
+    assert head.endswith("\n}")
+    fh.write(_json_safe(head[:-2]) + ',\n  "citations": [')
+    sep = "\n    "                    # an element of the array at depth 2, as indent=2 puts it
+    for row in summary.rows:
+        record = json.dumps(citation_record(row, result), ensure_ascii=False, indent=2)
+        fh.write(sep + _json_safe(record.replace("\n", "\n    ")))   # strings hold no raw \n
+        sep = ",\n    "
+    fh.write("]\n}\n" if sep == "\n    " else "\n  ]\n}\n")
 
 
 # --- CSV ---
@@ -170,17 +329,18 @@ def _csv_cell(value: Any) -> Any:
 
 def render_csv(summary: Summary, fail_on: FailOn = DEFAULT) -> str:
     """One row per citation, the JSON object flattened (redirects as a hop count)."""
-    result = evaluate(summary, fail_on)
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=CSV_FIELDS, lineterminator="\n")
+    return render(summary, "csv", fail_on)
+
+
+def write_csv(summary: Summary, fail_on: FailOn, fh: Writable, d: Digest) -> None:
+    writer = csv.DictWriter(fh, fieldnames=CSV_FIELDS, lineterminator="\n")
     writer.writeheader()
     for row in summary.rows:
-        rec = citation_record(row, result)
+        rec = citation_record(row, d.result)
         rec.update(rec.pop("citation"), id=rec["id"], url=rec["url"],
                    redirects=len(rec["redirects"]), archive_url=row.archive_url,
                    archive_date=row.archive_date)
         writer.writerow({k: _csv_cell(rec.get(k)) for k in CSV_FIELDS})
-    return out.getvalue()
 
 
 # --- JUnit XML ---
@@ -195,12 +355,22 @@ def _x(text: Any) -> str:
 
 def render_junit(summary: Summary, fail_on: FailOn = DEFAULT) -> str:
     """One <testcase> per citation; see the module docstring for the mapping."""
-    result = evaluate(summary, fail_on)
-    run = run_record(summary, result, fail_on)
-    suites = ET.Element("testsuites", name="crawler", tests=str(len(summary.rows)),
+    return render(summary, "junit", fail_on)
+
+
+_SPLIT = "crawler-testcases-go-here"
+
+
+def write_junit(summary: Summary, fail_on: FailOn, fh: Writable, d: Digest) -> None:
+    """The document ElementTree would write for the whole tree (ET.indent, 2 spaces), byte for
+    byte, with each <testcase> serialised as it comes: the skeleton is serialised around a
+    marker testcase, and each real one is indented at its depth and written in its place."""
+    result = d.result
+    run = run_record(summary, result, fail_on, d)
+    suites = ET.Element("testsuites", name="crawler", tests=str(d.citations),
                         failures=str(len(result.failures)), errors="0")
     suite = ET.SubElement(suites, "testsuite", {
-        "name": "citations", "tests": str(len(summary.rows)),
+        "name": "citations", "tests": str(d.citations),
         "failures": str(len(result.failures)), "errors": "0",
         "skipped": str(len(result.inconclusive)), "time": str(run["duration_s"] or 0),
         "timestamp": _x(summary.run.started_at)})
@@ -208,18 +378,34 @@ def render_junit(summary: Summary, fail_on: FailOn = DEFAULT) -> str:
     for name in ("id", "state"):
         ET.SubElement(props, "property", name=f"run.{name}", value=_x(run[name]))
     ET.SubElement(props, "property", name="fail_on", value=str(fail_on))
-    for row in summary.rows:
-        _testcase(suite, row, result)
+    ET.SubElement(suite, "testcase", name=_SPLIT)
     ET.indent(suites)
-    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suites, "unicode") + "\n"
+    text = '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suites, "unicode") + "\n"
+    head, tail = text.split(f'<testcase name="{_SPLIT}" />')
+    indent = "\n    "                 # a testcase's depth: testsuites > testsuite > testcase
+    assert head.endswith(indent)
+    fh.write(head[:-len(indent)])
+    for row in summary.rows:
+        fh.write(indent + ET.tostring(_indented(_testcase(row, result)), "unicode"))
+    fh.write(tail)
 
 
-def _testcase(suite: ET.Element, row: Row, result: PolicyResult) -> None:
+def _indented(case: ET.Element) -> ET.Element:
+    """What ET.indent does to a testcase at depth 2 of the tree (its children hold only text),
+    without ET.indent's self-referencing closure: no garbage cycle per citation."""
+    case.text = "\n      "
+    for child in case:
+        child.tail = "\n      "
+    child.tail = "\n    "
+    return case
+
+
+def _testcase(row: Row, result: PolicyResult) -> ET.Element:
     c, v = row.citation, row.verdict
     outlet = c.outlet or (urlsplit(v.url or c.url).hostname or "unknown")
-    case = ET.SubElement(suite, "testcase", classname=_x(f"citations.{outlet}"),
-                         name=_x(f"[{c.id}] {c.title or v.url}"),
-                         time=f"{v.elapsed_ms / 1000:.3f}")
+    case = ET.Element("testcase", classname=_x(f"citations.{outlet}"),
+                      name=_x(f"[{c.id}] {c.title or v.url}"),
+                      time=f"{v.elapsed_ms / 1000:.3f}")
     outcome, reason = result.outcome(c.id), _x(_reason(result, c.id))
     if outcome == "fail":
         failure = ET.SubElement(case, "failure", message=reason, type=v.status.value)
@@ -228,6 +414,7 @@ def _testcase(suite: ET.Element, row: Row, result: PolicyResult) -> None:
         ET.SubElement(case, "skipped", message=reason)
     out = ET.SubElement(case, "system-out")
     out.text = _x((f"WARNING: {reason}\n" if outcome == "warn" else "") + _details(row))
+    return case
 
 
 def _details(row: Row) -> str:
@@ -270,14 +457,22 @@ def md_link(text: Any, url: str) -> str:
 
 def render_markdown(summary: Summary, fail_on: FailOn = DEFAULT) -> str:
     """A compact report that fits GitHub's job summary (rendered from a Jinja template)."""
-    return _render_template("report.md.j2", summary, fail_on)
+    return render(summary, "md", fail_on)
+
+
+def write_markdown(summary: Summary, fail_on: FailOn, fh: Writable, d: Digest) -> None:
+    _write_template("report.md.j2", summary, fail_on, fh, d)
 
 
 # --- HTML ---
 
 def render_html(summary: Summary, fail_on: FailOn = DEFAULT) -> str:
     """A self-contained page: no JavaScript, no network, prints well."""
-    return _render_template("report.html.j2", summary, fail_on)
+    return render(summary, "html", fail_on)
+
+
+def write_html(summary: Summary, fail_on: FailOn, fh: Writable, d: Digest) -> None:
+    _write_template("report.html.j2", summary, fail_on, fh, d)
 
 
 @functools.cache
@@ -321,18 +516,18 @@ def _url_text(url: str) -> Markup:
     return Markup("<wbr>").join(Markup.escape(part) for part in _URL_BREAK.split(text))
 
 
-def _render_template(name: str, summary: Summary, fail_on: FailOn) -> str:
-    result = evaluate(summary, fail_on)
+def _write_template(name: str, summary: Summary, fail_on: FailOn, fh: Writable,
+                    d: Digest) -> None:
+    """Stream a template (Template.generate): `records` and `problems` are `Records`, made one
+    citation at a time while the template loops over them."""
     template = _environment(name.endswith(".html.j2")).get_template(name)
-    by_outcome = {"fail": 0, "warn": 1, "skip": 2, "ok": 3}
-    records = [citation_record(row, result) for row in summary.rows]
-    return template.render(
-        run=run_record(summary, result, fail_on), records=records,
-        problems=sorted((r for r in records if r["outcome"] != "ok"),
-                        key=lambda r: by_outcome[r["outcome"]]),
-        hints=hints(summary), md_max_rows=MD_MAX_ROWS,
-        chart=Markup(trend_svg(all_runs(summary))),
-        groups={key: (label, group_members(key)) for key, label, _ in GROUPS})
+    records = Records(summary.rows, d.result, d.citations)
+    problems = Records(summary.rows, d.result, d.citations, kinds=("fail", "warn", "skip"))
+    for chunk in template.generate(
+            run=run_record(summary, d.result, fail_on, d), records=records, problems=problems,
+            hints=d.hints, md_max_rows=MD_MAX_ROWS, chart=Markup(trend_svg(all_runs(summary))),
+            groups={key: (label, group_members(key)) for key, label, _ in GROUPS}):
+        fh.write(chunk)
 
 
 def _score(value: float | None) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
 from typing import Iterable, Iterator
@@ -278,25 +279,92 @@ def verdict_from_row(row: dict) -> Verdict:
         checked_at=row["checked_at"] or "")
 
 
-def iter_rows(db: Database, run_id: int) -> Iterator[Row]:
-    sql = ("select r.*, c.authors, c.title, c.outlet, c.published, c.accessed, c.lang, c.raw,"
-           " c.id as cid, c.url as curl from results r left join citations c"
-           " on c.id = r.citation_id where r.run_id = ?"
-           " order by cast(r.citation_id as integer), r.citation_id")
-    for row in db.query(sql, [run_id]):
+_ROWS_SQL = ("select r.*, c.authors, c.title, c.outlet, c.published, c.accessed, c.lang, c.raw,"
+             " c.id as cid, c.url as curl{archive_cols} from results r left join citations c"
+             " on c.id = r.citation_id{archive_join} where r.run_id = ?"
+             " order by cast(r.citation_id as integer), r.citation_id limit ? offset ?")
+# The archived copy known for a URL (the archive module's table), if any: the latest found one.
+# status = 'found' first, so the (status, url) index of `archives` answers it.
+_ARCHIVE_JOIN = (" left join archives a on a.rowid = (select x.rowid from archives x"
+                 " where x.status = 'found' and x.url = r.url"
+                 " and coalesce(x.archive_url, '') != '' order by x.rowid desc limit 1)")
+
+
+def iter_rows(db: Database, run_id: int, *, limit: int = -1, offset: int = 0) -> Iterator[Row]:
+    """A run's rows in citation order, streamed from SQLite (never all in memory at once)."""
+    archives = _has_archives(db)                  # once per iteration, not once per row
+    sql = _ROWS_SQL.format(
+        archive_cols=", a.archive_url as a_url, a.archive_date as a_date" if archives else "",
+        archive_join=_ARCHIVE_JOIN if archives else "")
+    for row in db.query(sql, [run_id, limit, offset]):
         cit = citation_from_row({**row, "id": row["citation_id"], "url": row["curl"] or row["url"]})
+        archive = {"archive_url": row["a_url"], "archive_date": row["a_date"] or ""} if (
+            archives and row["a_url"]) else {}
         yield Row(citation=cit, verdict=verdict_from_row(row),
-                  failing_since=row["failing_since"] or "", **_archive_for(db, row["url"] or ""))
+                  failing_since=row["failing_since"] or "", **archive)
 
 
-def _archive_for(db: Database, url: str) -> dict[str, str]:
-    """The archived copy known for a URL (the archive module's table), if any."""
-    if "archives" not in db.table_names():
-        return {}
-    row = db.execute("select archive_url, archive_date from archives where url = ?"
-                     " and coalesce(archive_url, '') != '' order by rowid desc limit 1",
-                     [url]).fetchone()
-    return {"archive_url": row[0], "archive_date": row[1] or ""} if row else {}
+def _has_archives(db: Database) -> bool:
+    return db.execute("select 1 from sqlite_master where type = 'table' and name = 'archives'"
+                      ).fetchone() is not None
+
+
+class StoredRows:
+    """A run's rows as `Summary.rows`: sized and re-iterable, never held in memory.
+
+    Each iteration runs the query anew and streams rows from SQLite; len() is a count query.
+    A report walks the rows more than once (counts and the policy first, then one line per
+    citation), so while a check may be writing the run, read inside `snapshot(db)`: every
+    pass then sees the same rows. Indexing (rows[0], rows[:10]) reads just those rows.
+    Not picklable (it holds the connection): `tuple(rows)` is the materialised form.
+    """
+
+    __slots__ = ("db", "run_id")
+
+    def __init__(self, db: Database, run_id: int):
+        self.db = db
+        self.run_id = run_id
+
+    def __iter__(self) -> Iterator[Row]:
+        return iter_rows(self.db, self.run_id)
+
+    def __len__(self) -> int:
+        return int(self.db.execute("select count(*) from results where run_id = ?",
+                                   [self.run_id]).fetchone()[0])
+
+    def __getitem__(self, index: int | slice) -> Row | tuple[Row, ...]:
+        if isinstance(index, slice):
+            start, stop, step = index.indices(len(self))
+            if step != 1:
+                return tuple(self)[index]
+            return tuple(iter_rows(self.db, self.run_id, limit=max(0, stop - start),
+                                   offset=start))
+        position = index + len(self) if index < 0 else index
+        found = list(iter_rows(self.db, self.run_id, limit=1, offset=position)) if (
+            position >= 0) else []
+        if not found:
+            raise IndexError(f"run {self.run_id} has no row {index}")
+        return found[0]
+
+    def __repr__(self) -> str:
+        return f"StoredRows(run_id={self.run_id})"
+
+
+@contextmanager
+def snapshot(db: Database) -> Iterator[Database]:
+    """Every read inside sees one state of the store, whatever a running check commits meanwhile
+    (WAL: a read transaction keeps its snapshot). A report's header counts then match its rows.
+    Nothing may be written inside; an enclosing transaction is reused as it is."""
+    conn = db.conn
+    if conn.in_transaction:
+        yield db
+        return
+    conn.execute("begin")
+    try:
+        yield db
+    finally:
+        if conn.in_transaction:
+            conn.execute("rollback")      # read only: nothing to keep
 
 
 def _bad(status: str) -> bool:
@@ -325,6 +393,8 @@ def changes(db: Database, run_id: int) -> tuple[tuple[str, ...], tuple[str, ...]
 
 def build_summary(db: Database, run_id: int | None = None, hints: tuple[str, ...] = ()
                   ) -> Summary | None:
+    """A run (default the latest that is not inconclusive) for a report. Its rows are
+    `StoredRows`: read from the store on each walk, so a 100,000-citation summary stays small."""
     run = get_run(db, run_id) if run_id is not None else latest_run(
         db, ("finished", "interrupted", "running"))
     if run is None:
@@ -335,7 +405,7 @@ def build_summary(db: Database, run_id: int | None = None, hints: tuple[str, ...
             [run.id]).fetchall()))
     newly, recovered = changes(db, run.id)
     history = tuple(r for r in runs(db) if r.id <= run.id)
-    return Summary(run=run, rows=tuple(iter_rows(db, run.id)), history=history,
+    return Summary(run=run, rows=StoredRows(db, run.id), history=history,
                    newly_failing=newly, recovered=recovered, hints=hints)
 
 
