@@ -55,10 +55,10 @@ def child(db_path: str, fmt: str, out: str, via: str) -> dict:
     import click  # noqa: F401  (imports first: they are the baseline, not the end of a run)
     import jinja2  # noqa: F401
 
-    from crawler import cli, console, main_job, policy, report, store  # noqa: F401
+    from crawler import cli, console, main_job, policy, report, report_templates, store  # noqa: F401
     db = store.open_db(db_path)
-    report._environment(True).get_template("report.html.j2")     # compiled templates are
-    report._environment(False).get_template("report.md.j2")      # part of the baseline
+    report_templates._environment(True).get_template("report.html.j2")     # compiled templates are
+    report_templates._environment(False).get_template("report.md.j2")      # part of the baseline
     base = vmrss_kb()
     t0 = time.monotonic()
     if via == "report":

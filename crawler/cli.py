@@ -164,7 +164,8 @@ def report(db, fmt, output, run_id, fail_on):
     """Render the citation health report from the store (works while a check runs)."""
     from crawler import store
     from crawler.policy import parse_fail_on
-    from crawler.report import ChunkedWriter, output_file, write
+    from crawler.report import write
+    from crawler.report_output import ChunkedWriter, output_file
     settings = _settings({"db": db, "fail_on": fail_on})
     _check_writable(output)
     database = _open_existing(settings.db)

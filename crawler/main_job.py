@@ -22,7 +22,9 @@ from crawler.fetch import FetchConfig
 from crawler.lock import StoreLocked, WriterLock
 from crawler.model import Citation, Summary
 from crawler.policy import EXIT_INCONCLUSIVE, parse_fail_on
-from crawler.report import ChunkedWriter, make_digest, output_file, write
+from crawler.report import write
+from crawler.report_output import ChunkedWriter, output_file
+from crawler.report_records import make_digest
 
 EXIT_INTERRUPTED = 130
 

@@ -25,16 +25,11 @@ from crawler.model import (
     Verdict,
 )
 from crawler.policy import parse_fail_on
-from crawler.report import (
-    CSV_FIELDS,
-    FORMATS,
-    human_duration,
-    md_cell,
-    render,
-    render_timeline,
-    report_schema,
-    safe_url,
-)
+from crawler.report import FORMATS, render, render_timeline
+from crawler.report_csv import CSV_FIELDS
+from crawler.report_json import report_schema
+from crawler.report_records import human_duration
+from crawler.report_templates import md_cell, safe_url
 
 HOSTILE = "<script>alert(1)</script> | pipe\nnewline & \x0bvt"
 
@@ -206,7 +201,7 @@ def test_markdown_tables_have_the_header_shape():
 
 
 def test_markdown_caps_the_full_table(monkeypatch):
-    monkeypatch.setattr("crawler.report.MD_MAX_ROWS", 2)
+    monkeypatch.setattr("crawler.report_templates.MD_MAX_ROWS", 2)
     md = render(make_summary(), "md")
     assert "4 more citations are in the HTML report" in md
     assert assert_tables_well_formed(md) == 4

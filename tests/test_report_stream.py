@@ -19,8 +19,21 @@ from collections import Counter
 import click
 import pytest
 from click.testing import CliRunner
+from markupsafe import Markup
 
-from crawler import console, main_job, memento, report, store
+from crawler import (
+    console,
+    main_job,
+    memento,
+    report,
+    report_json,
+    report_junit,
+    report_output,
+    report_records,
+    report_templates,
+    store,
+)
+from crawler.chart import GROUPS, group_members, trend_svg
 from crawler.cli import cli
 from crawler.model import Citation, DateVerdict, Health, Hop, Row, Status, Summary, Verdict
 from crawler.policy import evaluate, hints, parse_fail_on
@@ -106,48 +119,48 @@ class Walks:
 
 def whole_json(summary: Summary, fail_on) -> str:
     result = evaluate(summary, fail_on)
-    doc = {"schema_version": report.SCHEMA_VERSION,
-           "run": report.run_record(summary, result, fail_on),
+    doc = {"schema_version": report_json.SCHEMA_VERSION,
+           "run": report_records.run_record(summary, result, fail_on),
            "history": [{"id": r.id, "started_at": r.started_at, "state": r.state,
-                        "counts": dict(r.counts)} for r in report.all_runs(summary)],
+                        "counts": dict(r.counts)} for r in report_records.all_runs(summary)],
            "hints": hints(summary),
-           "citations": [report.citation_record(row, result) for row in summary.rows]}
+           "citations": [report_records.citation_record(row, result) for row in summary.rows]}
     text = json.dumps(doc, ensure_ascii=False, indent=2)
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026") + "\n"
 
 
 def whole_junit(summary: Summary, fail_on) -> str:
     result = evaluate(summary, fail_on)
-    run = report.run_record(summary, result, fail_on)
+    run = report_records.run_record(summary, result, fail_on)
     n = str(len(tuple(summary.rows)))
     suites = ET.Element("testsuites", name="crawler", tests=n,
                         failures=str(len(result.failures)), errors="0")
     suite = ET.SubElement(suites, "testsuite", {
         "name": "citations", "tests": n, "failures": str(len(result.failures)), "errors": "0",
         "skipped": str(len(result.inconclusive)), "time": str(run["duration_s"] or 0),
-        "timestamp": report._x(summary.run.started_at)})
+        "timestamp": report_junit._x(summary.run.started_at)})
     props = ET.SubElement(suite, "properties")
     for name in ("id", "state"):
-        ET.SubElement(props, "property", name=f"run.{name}", value=report._x(run[name]))
+        ET.SubElement(props, "property", name=f"run.{name}", value=report_junit._x(run[name]))
     ET.SubElement(props, "property", name="fail_on", value=str(fail_on))
     for row in summary.rows:
-        suite.append(report._testcase(row, result))
+        suite.append(report_junit._testcase(row, result))
     ET.indent(suites)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suites, "unicode") + "\n"
 
 
 def whole_template(name: str, summary: Summary, fail_on) -> str:
     result = evaluate(summary, fail_on)
-    template = report._environment(name.endswith(".html.j2")).get_template(name)
+    template = report_templates._environment(name.endswith(".html.j2")).get_template(name)
     order = {"fail": 0, "warn": 1, "skip": 2, "ok": 3}
-    records = [report.citation_record(row, result) for row in summary.rows]
+    records = [report_records.citation_record(row, result) for row in summary.rows]
     return template.render(
-        run=report.run_record(summary, result, fail_on), records=records,
+        run=report_records.run_record(summary, result, fail_on), records=records,
         problems=sorted((r for r in records if r["outcome"] != "ok"),
                         key=lambda r: order[r["outcome"]]),
-        hints=hints(summary), md_max_rows=report.MD_MAX_ROWS,
-        chart=report.Markup(report.trend_svg(report.all_runs(summary))),
-        groups={key: (label, report.group_members(key)) for key, label, _ in report.GROUPS})
+        hints=hints(summary), md_max_rows=report_templates.MD_MAX_ROWS,
+        chart=Markup(trend_svg(report_records.all_runs(summary))),
+        groups={key: (label, group_members(key)) for key, label, _ in GROUPS})
 
 
 WHOLE = {"json": whole_json, "junit": whole_junit,
@@ -185,7 +198,7 @@ def test_store_rows_render_like_a_tuple_of_rows(fmt, stored):
 def test_write_to_a_file_equals_render(fmt, stored, tmp_path):
     (tmp_path / "out").mkdir()
     path = tmp_path / "out" / f"out.{fmt}"
-    with report.output_file(path) as fh:
+    with report_output.output_file(path) as fh:
         digest = report.write(stored, fmt, report.DEFAULT, fh)
     assert path.read_text(encoding="utf-8") == report.render(stored, fmt)
     assert digest.citations == 40 and digest.result == evaluate(stored)
@@ -193,7 +206,7 @@ def test_write_to_a_file_equals_render(fmt, stored, tmp_path):
 
 
 def test_markdown_cap_still_applies_to_stored_rows(stored, monkeypatch):
-    monkeypatch.setattr("crawler.report.MD_MAX_ROWS", 7)
+    monkeypatch.setattr("crawler.report_templates.MD_MAX_ROWS", 7)
     md = report.render(stored, "md")
     assert "33 more citations are in the HTML report" in md
     assert md == whole_template("report.md.j2", materialised(stored), report.DEFAULT)
@@ -202,9 +215,9 @@ def test_markdown_cap_still_applies_to_stored_rows(stored, monkeypatch):
 def test_streamed_json_is_valid_against_the_schema(stored):
     text = report.render(stored, "json", parse_fail_on("not_found,dead"))
     doc = json.loads(text)
-    validate(doc, report.report_schema())
+    validate(doc, report_json.report_schema())
     import jsonschema
-    jsonschema.validate(doc, report.report_schema())
+    jsonschema.validate(doc, report_json.report_schema())
     rows = tuple(stored.rows)
     assert [c["id"] for c in doc["citations"]] == [r.citation.id for r in rows]
     assert doc["run"]["citations"] == len(rows) == 40
@@ -227,7 +240,7 @@ def test_streamed_junit_and_csv_parse(stored):
 def test_policy_counts_and_hints_take_one_walk():
     rows = Walks(make_summary().rows)
     summary = dataclasses.replace(make_summary(hints=("from the pipeline",)), rows=rows)
-    digest = report.make_digest(summary, report.DEFAULT)
+    digest = report_records.make_digest(summary, report.DEFAULT)
     assert rows.walks == 1
     assert digest.result == evaluate(summary) and digest.hints == hints(summary)
     assert digest.citations == 6 and digest.status_counts == {
@@ -317,7 +330,7 @@ def test_crawler_report_reads_one_snapshot_while_a_check_writes(tmp_path, monkey
     path = tmp_path / "crawler.db"
     run = seed(store.open_db(path), 30, runs=1)
     writer = store.open_db(path)
-    record = report.citation_record
+    record = report_records.citation_record
     added: list[int] = []
 
     def record_and_write(row, result):
@@ -325,7 +338,7 @@ def test_crawler_report_reads_one_snapshot_while_a_check_writes(tmp_path, monkey
         store.record_result(writer, run, late_verdict(2000 + len(added)))
         return record(row, result)
 
-    monkeypatch.setattr(report, "citation_record", record_and_write)
+    monkeypatch.setattr(report_json, "citation_record", record_and_write)
     out = tmp_path / "report.json"
     res = CliRunner().invoke(cli, ["report", "--db", str(path), "--format", "json",
                                    "-o", str(out)])
@@ -352,7 +365,7 @@ def test_a_failed_render_keeps_the_previous_report(tmp_path):
     path = tmp_path / "report.html"
     path.write_text("the last good report", encoding="utf-8")
     with pytest.raises(RuntimeError):
-        with report.output_file(path) as fh:
+        with report_output.output_file(path) as fh:
             fh.write("<!DOCTYPE html> half a report")
             raise RuntimeError("renderer failed")
     assert path.read_text(encoding="utf-8") == "the last good report"
@@ -361,7 +374,7 @@ def test_a_failed_render_keeps_the_previous_report(tmp_path):
 
 def test_chunked_writer_gathers_writes():
     emitted: list[str] = []
-    sink = report.ChunkedWriter(emitted.append, size=10)
+    sink = report_output.ChunkedWriter(emitted.append, size=10)
     for part in ["abc", "", "defgh", "ij", "k\n"]:
         sink.write(part)
     assert emitted == ["abcdefghij"] and sink.last == "\n"
@@ -450,12 +463,12 @@ def healthy_run(db, n: int) -> int:
 
 @pytest.mark.parametrize("fmt", report.FORMATS)
 def test_writing_a_stored_report_holds_a_row_at_a_time(fmt, tmp_path, monkeypatch):
-    monkeypatch.setattr("crawler.report.MD_MAX_ROWS", 20)     # Markdown keeps those few
+    monkeypatch.setattr("crawler.report_templates.MD_MAX_ROWS", 20)     # Markdown keeps those few
     db = store.open_db(tmp_path / "big.db")
     stored_summary = store.build_summary(db, healthy_run(db, 1000))
     rows = Census(stored_summary.rows)
     summary = dataclasses.replace(stored_summary, rows=rows)
-    _finish_like = report.make_digest(summary, report.DEFAULT)
+    _finish_like = report_records.make_digest(summary, report.DEFAULT)
     sink = Discard()
     report.write(summary, fmt, report.DEFAULT, sink, _finish_like)
     assert 0 < rows.most <= 25, rows.most       # of 1,000 (20: the Markdown table's rows)
