@@ -228,7 +228,7 @@ def config_cmd(**params):
 def snapshot(url, at, db, cache_dir, output):
     """Print or save an archived snapshot of URL from this project's own WARC files."""
     import datetime as dt
-    from crawler.warc import read_snapshot
+    from crawler.warc_read import read_snapshot
     settings = _settings({"db": db, "cache_dir": cache_dir})
     database = _open_existing(settings.db)
     try:

@@ -11,6 +11,8 @@ Why this shape:
   byte and gives it its final name, so files and index always agree.
 - warcio's `capture_http` patches http.client, which httpx does not use, so
   records are built directly from `Fetched`.
+- Reading a capture back (`crawler snapshot`) is warc_read's job: it needs only
+  the index and one seek, none of the writing machinery.
 """
 
 from __future__ import annotations
@@ -30,7 +32,6 @@ from typing import IO, Any, Self
 from urllib.parse import urlsplit
 
 from sqlite_utils import Database
-from warcio.archiveiterator import ArchiveIterator  # type: ignore[import-untyped]
 from warcio.recordloader import ArcWarcRecord  # type: ignore[import-untyped]
 from warcio.statusandheaders import StatusAndHeaders  # type: ignore[import-untyped]
 from warcio.utils import Digester  # type: ignore[import-untyped]
@@ -38,8 +39,8 @@ from warcio.warcwriter import WARCWriter  # type: ignore[import-untyped]
 
 from crawler.model import Fetched, isonow
 
-__all__ = ["Snapshot", "SnapshotRef", "WarcWriter", "ensure_tables", "is_noarchive",
-           "read_snapshot", "recover"]
+__all__ = ["SnapshotRef", "WarcWriter", "ensure_tables", "is_noarchive", "open_name", "recover",
+           "snapshot_ref"]
 
 OPEN_SUFFIX = ".open"
 NOT_MODIFIED_PROFILE = "http://netpreserve.org/warc/1.1/revisit/server-not-modified"
@@ -70,17 +71,6 @@ class SnapshotRef:
     offset: int
     length: int
     fetched_at: str
-
-
-@dataclass(frozen=True, slots=True)
-class Snapshot:
-    """A capture read back: WARC headers, HTTP status line + headers, exact payload bytes."""
-
-    ref: SnapshotRef
-    record_headers: list[tuple[str, str]]
-    status_line: str
-    http_headers: list[tuple[str, str]]
-    payload: bytes
 
 
 def ensure_tables(db: Database) -> None:
@@ -177,7 +167,7 @@ class WarcWriter:
             self._sync(self._out)
             self._out.close()
             self._out = None
-            os.replace(_open_name(self.path), self.path)
+            os.replace(open_name(self.path), self.path)
 
     # -- internals ---------------------------------------------------------
     def _open(self) -> IO[bytes]:
@@ -187,7 +177,7 @@ class WarcWriter:
         stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d%H%M%S%f")   # unique per writer
         name = f"crawler-run{self.run_id}-{stamp}-{os.getpid()}.warc.gz"
         self.path = (self.dir / name).resolve()
-        out = open(_open_name(self.path), "xb")  # noqa: SIM115  (lives until close())
+        out = open(open_name(self.path), "xb")  # noqa: SIM115  (lives until close())
         fcntl.flock(out.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         self._out = out
         info = {"software": SOFTWARE, "format": "WARC File Format 1.1",
@@ -232,7 +222,7 @@ class WarcWriter:
             table = self.db.table("snapshots")
             first = table.insert(rows[0]).last_pk
             table.insert(rows[1])
-        return _ref({**rows[0], "id": first})
+        return snapshot_ref({**rows[0], "id": first})
 
 
 def payload_digest(body: bytes) -> str:
@@ -307,11 +297,13 @@ def _request_record(w: WARCWriter, fetched: Fetched, request_headers: Mapping[st
                                 warc_headers_dict=warc_headers)
 
 
-def _open_name(path: Path) -> Path:
+def open_name(path: Path) -> Path:
+    """The name a WARC file has while its run is still writing it."""
     return path.with_name(path.name + OPEN_SUFFIX)
 
 
-def _ref(row: Mapping[str, Any]) -> SnapshotRef:
+def snapshot_ref(row: Mapping[str, Any]) -> SnapshotRef:
+    """A `snapshots` index row as a SnapshotRef."""
     return SnapshotRef(row["id"], row["url"], row["target_uri"], row["record_type"],
                        row["digest"], row["file"], row["offset"], row["length"],
                        row["fetched_at"])
@@ -345,54 +337,3 @@ def recover(dir: Path, db: Database) -> list[Path]:
         else:
             part.unlink()
     return done
-
-
-def read_snapshot(db: Database, url: str, at: dt.date | None = None, *,
-                  warc_dir: Path | None = None) -> Snapshot | None:
-    """The stored capture of `url` (cited or final URL) closest to `at`; latest when None.
-
-    Reads exactly one record by offset; a revisit's payload comes from its original.
-    `warc_dir` overrides the directory recorded in the index (moved cache).
-    """
-    ensure_tables(db)
-    rows = list(db.query(
-        "select * from snapshots where (url = :u or target_uri = :u) "
-        "and record_type in ('response', 'revisit') order by fetched_at", {"u": url}))
-    if not rows:
-        return None
-    row = min(rows, key=lambda r: _distance(r["fetched_at"], at))
-    record = _read_record(row, warc_dir)
-    payload = record.raw_stream.read()
-    if row["record_type"] == "revisit" and row["refers_to"]:
-        original = db.table("snapshots").get(row["refers_to"])
-        payload = _read_record(original, warc_dir).raw_stream.read()
-    http = record.http_headers
-    return Snapshot(_ref(row), list(record.rec_headers.headers),
-                    f"{http.protocol} {http.statusline}" if http else "",
-                    list(http.headers) if http else [], payload)
-
-
-def _distance(fetched_at: str, at: dt.date | None) -> tuple[float, float]:
-    """Sort key: days away from `at` (0 when None), then newest first."""
-    when = dt.datetime.fromisoformat(fetched_at)
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=dt.UTC)
-    newest_first = -when.timestamp()
-    if at is None:
-        return 0.0, newest_first
-    day = at.date() if isinstance(at, dt.datetime) else at
-    return abs((when.date() - day).days), newest_first
-
-
-def _read_record(row: Mapping[str, Any], warc_dir: Path | None) -> ArcWarcRecord:
-    path = Path(row["file"])
-    if warc_dir is not None and not path.exists() and not _open_name(path).exists():
-        path = Path(warc_dir) / path.name        # the project (and its cache) moved
-    if not path.exists() and _open_name(path).exists():
-        path = _open_name(path)                  # the run writing it is still going
-    with open(path, "rb") as f:
-        f.seek(row["offset"])
-        data = f.read(row["length"])
-    record = next(iter(ArchiveIterator(io.BytesIO(data))))
-    record.raw_stream = io.BytesIO(record.raw_stream.read())   # detach from the closed buffer
-    return record

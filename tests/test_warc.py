@@ -20,7 +20,8 @@ import pytest
 from sqlite_utils import Database
 
 from crawler.model import Fetched
-from crawler.warc import WarcWriter, is_noarchive, read_snapshot, recover
+from crawler.warc import WarcWriter, is_noarchive, recover
+from crawler.warc_read import read_snapshot
 
 WARCIO = Path(sys.executable).parent / "warcio"
 UA = {"User-Agent": "crawler-test/0.1 (+https://example.invalid/bot)"}
