@@ -16,7 +16,7 @@ from typing import Any, Iterable, Mapping
 import click
 import httpx
 
-from crawler import console, memento, store
+from crawler import console, memento, save_page_now, store
 from crawler.check import CheckOptions, EmptyRegistry, run_check
 from crawler.fetch import FetchConfig
 from crawler.lock import StoreLocked, WriterLock
@@ -137,7 +137,7 @@ async def _archives(db, run_id: int, s: Mapping[str, Any], *, lookup: bool, save
                            f"citation(s) have an archived copy", err=True)
         if save:
             healthy = ((r.citation, r.verdict) for r in rows if r.verdict.status.is_ok)
-            saved = await memento.save_healthy(client, healthy, user_agent=s["user_agent"])
+            saved = await save_page_now.save_healthy(client, healthy, user_agent=s["user_agent"])
             if saved:
                 counts = Counter(x.status.value for x in saved)
                 click.echo("save page now: " + ", ".join(f"{k} {n}" for k, n in counts.items()),

@@ -11,6 +11,8 @@ Why this shape:
   daily run does not ask again within `max_age`.
 - Errors are values: a down or garbled archive gives `Lookup(None, error)`,
   recorded in the table, never an exception that kills the run.
+- Asking the archive to make a capture (Save Page Now) is save_page_now's job;
+  it goes through the same `ArchiveGate` and the same `DEFAULT_ENDPOINTS` table.
 """
 
 from __future__ import annotations
@@ -22,7 +24,6 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from email.utils import format_datetime, parsedate_to_datetime
-from enum import StrEnum
 from typing import Any, Self
 from urllib.parse import urljoin, urlsplit
 
@@ -31,9 +32,8 @@ from sqlite_utils import Database
 
 from crawler.model import Citation, Verdict, isonow, utcnow
 
-__all__ = ["DEFAULT_ENDPOINTS", "ArchiveGate", "Lookup", "Memento", "SaveStatus", "Saved",
-           "ensure_tables", "find_archived", "known_archives", "lookup", "lookup_failing",
-           "needs_archive", "save_healthy", "save_page_now"]
+__all__ = ["DEFAULT_ENDPOINTS", "ArchiveGate", "Lookup", "Memento", "ensure_tables",
+           "find_archived", "known_archives", "lookup", "lookup_failing", "needs_archive"]
 
 DEFAULT_ENDPOINTS = {
     "cdx": "https://web.archive.org/cdx/search/cdx",
@@ -43,7 +43,6 @@ DEFAULT_ENDPOINTS = {
 }
 USABLE_STATUS = frozenset({200, 203, 206})   # IABot: a capture of an error page is no copy
 MIN_INTERVAL = 1.0        # seconds between requests to the archive host
-SAVE_INTERVAL = 10.0      # Save Page Now is far more expensive for the archive
 MAX_AGE = dt.timedelta(days=7)   # reuse a found/none answer this long
 TIMEOUT = 30.0
 _CDX_FIELDS = "urlkey,timestamp,original,mimetype,statuscode,digest,length"
@@ -329,59 +328,3 @@ def known_archives(db: Database) -> dict[str, Memento]:
     ensure_tables(db)
     rows = db.table("archives").rows_where("status = 'found'", order_by="looked_up_at")
     return {r["url"]: m for r in rows if (m := _from_row(r))}
-
-
-# -- Save Page Now ---------------------------------------------------------------
-class SaveStatus(StrEnum):
-    SAVED = "saved"
-    RATE_LIMITED = "rate_limited"     # 429: we stop asking for this run
-    REFUSED = "refused"               # the archive will not capture it (robots, exclusion)
-    FAILED = "failed"                 # the archive or the network failed
-    SKIPPED = "skipped"               # not asked: an earlier request was rate limited
-
-
-@dataclass(frozen=True, slots=True)
-class Saved:
-    url: str
-    status: SaveStatus
-    archive_url: str = ""
-    error: str = ""
-
-
-async def save_page_now(client: httpx.AsyncClient, url: str, *, endpoint: str = "",
-                        user_agent: str = "", gate: ArchiveGate | None = None) -> Saved:
-    """Ask Save Page Now (GET <endpoint><url>) to capture `url`; the outcome is a value."""
-    save = (endpoint or DEFAULT_ENDPOINTS["save"]).rstrip("/") + "/" + url
-    hdrs = {"User-Agent": user_agent} if user_agent else {}
-    try:
-        async with gate or ArchiveGate(0):
-            r = await client.get(save, headers=hdrs, follow_redirects=False, timeout=120.0)
-    except httpx.HTTPError as e:
-        return Saved(url, SaveStatus.FAILED, error=f"{type(e).__name__}: {e}".rstrip(": "))
-    where = r.headers.get("content-location") or r.headers.get("location") or ""
-    if r.status_code < 400:
-        return Saved(url, SaveStatus.SAVED, urljoin(save, where) if where else "")
-    kind = {429: SaveStatus.RATE_LIMITED, 403: SaveStatus.REFUSED, 451: SaveStatus.REFUSED}
-    return Saved(url, kind.get(r.status_code, SaveStatus.FAILED),
-                 error=f"save page now answered {r.status_code}")
-
-
-async def save_healthy(client: httpx.AsyncClient, items: Iterable[tuple[Citation, Verdict]], *,
-                       endpoint: str = "", user_agent: str,
-                       gate: ArchiveGate | None = None) -> list[Saved]:
-    """Capture each healthy citation once, slowly; after a 429 the rest are SKIPPED, not pushed."""
-    gate = gate or ArchiveGate(SAVE_INTERVAL)
-    results: list[Saved] = []
-    limited = False
-    for citation, verdict in items:
-        if not verdict.status.is_ok:
-            continue
-        url = verdict.final_url or citation.url
-        if limited:
-            results.append(Saved(url, SaveStatus.SKIPPED, error="rate limited earlier"))
-            continue
-        result = await save_page_now(client, url, endpoint=endpoint, user_agent=user_agent,
-                                     gate=gate)
-        limited = result.status == SaveStatus.RATE_LIMITED
-        results.append(result)
-    return results

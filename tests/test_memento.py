@@ -29,15 +29,13 @@ from sqlite_utils import Database
 from crawler.memento import (
     ArchiveGate,
     Memento,
-    SaveStatus,
     find_archived,
     known_archives,
     lookup,
     lookup_failing,
-    save_healthy,
-    save_page_now,
 )
 from crawler.model import Citation, Status, Verdict
+from crawler.save_page_now import SaveStatus, save_healthy, save_page_now
 
 UA = "crawler-test/0.1 (+https://example.invalid/bot)"
 CITED = "http://news.test/article/1"
