@@ -7,7 +7,7 @@ whichever task asks. One *attempt* is a whole redirect chain followed by hand
 (fetch_hops.py: each hop checked for scheme, private address, robots and
 loops); tenacity repeats attempts on transient failures; the exception ->
 Status table is fetch_errors.py, the only place that knows exception classes.
-Scheduling many URLs (lanes per host, the last pass) is fetch_lanes.py.
+Scheduling many URLs (a ring of host lanes, the last pass) is fetch_lanes.py.
 
 Choices callers rely on:
   * A 304 answer to our conditional request is presented as the cached 200
@@ -120,7 +120,7 @@ class Fetcher:
         self.robots: RobotsCache | None = None
         self.cache = Cache(self.config.cache_dir) if self.config.cache_dir else None
         self.token = product_token(self.config.user_agent)
-        self._transport = PerHostTransport(self.config.per_host)
+        self._transport = PerHostTransport(self.config.per_host, self.config.concurrency)
         self.runners: set[asyncio.Task[None]] = set()     # fetch_all schedulers still running
 
     async def __aenter__(self) -> Self:
@@ -222,13 +222,14 @@ class Fetcher:
 
     # -- many URLs --------------------------------------------------------------
     def fetch_all(self, urls: Iterable[str]) -> AsyncIterator[Fetched]:
-        """Each unique URL once, one lane per host, yielding results as they finish."""
+        """Each unique URL once, hosts served in turn, yielding results as they finish."""
         from crawler.fetch_lanes import run_lanes
         return run_lanes(self, urls)
 
-    async def release_host(self, url: str) -> None:
-        """Drop the idle connections to url's host (its lane is finished)."""
-        await self._transport.release(url)
+    @property
+    def pools(self) -> PerHostTransport:
+        """The per-host connection pools (the lanes hold and release hosts' pools)."""
+        return self._transport
 
     def _require_open(self) -> None:
         """Using a Fetcher outside `async with` is a programming error: raise, don't hide it."""

@@ -1,23 +1,43 @@
-"""Scheduling many URLs: one lane per host, all lanes at once, a last pass at the end.
+"""Scheduling many URLs: a ring of host lanes served in turn by a bounded pool of workers.
 
-A lane is one host's queue walked by `per_host` workers, so a host's URLs are
-a unit that could be handed to another worker or process later. Lanes run
-concurrently (bounded by the global limit inside the host gates), so the wall
-time approaches the busiest host's queue rather than the sum, and a host that
-is backing off only delays its own lane. URLs that end in a transient failure
-are held back and tried once more after every lane is done, when a flaky
-server or a short network blip may have passed.
+A lane is one host's queue (scheme://host:port). A worker takes the lane at the
+front of the ring, sends one batch of up to `per_host` of its URLs at once (each
+through the host's gate, which enforces the per-host and global limits, the
+interval and Retry-After pauses), and puts the lane back at the end of the ring
+while URLs remain. A lane is in at most one worker's hands at a time. Why a ring
+rather than one lane per host walked to its end:
+  * fairness. However many hosts there are, every host gets its k-th turn
+    before any host gets its (k+1)-th, unless its own gate holds it back (a
+    slower Crawl-delay, a Retry-After pause). Lanes walked to their end, with a
+    cap on open lanes, served thousands of hosts in waves: a run stopped
+    halfway had checked half the hosts fully and the other half not at all.
+  * wall time under a per-host delay. A lane whose host must wait (its
+    interval, a Retry-After pause) is parked aside until its gate would let it
+    go, instead of holding a worker, so workers serve hosts that are ready and
+    the run approaches the busiest host's queue times its interval rather than
+    one wave after another. robots.txt takes a turn of its own for the same
+    reason: the first page then waits out the interval parked. The ready time
+    is only a hint; the gate still decides. (A URL's own retries still wait
+    inside its turn.)
+  * tasks. min(LANES_PER_SLOT x concurrency, lanes) workers, whatever the
+    number of hosts: 100,000 single-URL hosts are 100,000 small lane objects,
+    not 100,000 waiting tasks. Several workers per global slot, so workers
+    waiting on a slow server or a retry backoff never starve the global limit.
+Connections: a parked host keeps its connection pool, within a cap on open
+pools (fetch_transport.py); a finished lane's pool is closed. URLs that end in
+a transient failure are held back and tried once more after every lane is
+done, when a flaky server or a short network blip may have passed.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections import deque
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import suppress
 from typing import TYPE_CHECKING
 
-from crawler.hosts import host_key
+from crawler.hosts import HostGate, host_key
 from crawler.model import Fetched
 
 if TYPE_CHECKING:
@@ -26,7 +46,7 @@ if TYPE_CHECKING:
 __all__ = ["run_lanes"]
 
 Emit = Callable[[Fetched], Awaitable[None]]
-LANES_PER_SLOT = 16       # open lanes per global slot (see _pass): 4 served 2,000 hosts in slow waves
+LANES_PER_SLOT = 16       # workers (lanes in hand) per global slot; see the module docstring
 
 
 async def run_lanes(fetcher: Fetcher, urls: Iterable[str]) -> AsyncIterator[Fetched]:
@@ -75,33 +95,137 @@ async def _run(fetcher: Fetcher, urls: list[str], out: asyncio.Queue[Fetched | N
             await out.put(None)
 
 
+class _Lane:
+    """One host's URLs (url, attempts already made) and how far its turns got."""
+
+    __slots__ = ("key", "next", "robots_first", "timer", "urls")
+
+    def __init__(self, key: str, robots_first: bool):
+        self.key = key
+        self.urls: list[tuple[str, int]] = []
+        self.next = 0
+        self.robots_first = robots_first
+        self.timer: asyncio.TimerHandle | None = None
+
+    @property
+    def left(self) -> int:
+        return len(self.urls) - self.next
+
+    def take(self, n: int) -> list[tuple[str, int]]:
+        batch = self.urls[self.next:self.next + n]
+        self.next += len(batch)
+        return batch
+
+
 async def _pass(fetcher: Fetcher, work: list[tuple[str, int]], emit: Emit,
                 retries: int | None = None) -> None:
-    """Run every host's lane; `work` is (url, attempts already made).
-
-    At most LANES_PER_SLOT x concurrency lanes are open at once: enough that
-    hosts waiting out their interval never starve the global limit, few
-    enough that thousands of hosts do not mean thousands of idle sockets.
-    """
-    lanes: dict[str, deque[tuple[str, int]]] = {}
+    """Serve every host's lane in turn until all are done; `work` is (url, attempts made)."""
+    robots_first = fetcher.config.respect_robots
+    lanes: dict[str, _Lane] = {}
     for url, done in work:
-        lanes.setdefault(host_key(url), deque()).append((url, done))
-    open_lanes = asyncio.Semaphore(LANES_PER_SLOT * fetcher.config.concurrency)
-    async with asyncio.TaskGroup() as tg:
-        for key, queue in lanes.items():
-            tg.create_task(_lane(fetcher, key, queue, emit, retries, open_lanes))
+        key = host_key(url)
+        lane = lanes.get(key)
+        if lane is None:
+            lane = lanes[key] = _Lane(key, robots_first)
+        lane.urls.append((url, done))
+    await _Ring(fetcher, emit, retries).run(list(lanes.values()))
 
 
-async def _lane(fetcher: Fetcher, key: str, queue: deque[tuple[str, int]], emit: Emit,
-                retries: int | None, open_lanes: asyncio.Semaphore) -> None:
-    """One host's queue, walked by per_host workers; its connections closed at the end."""
-    async def worker() -> None:
-        while queue:                          # bounded: each pop removes one URL
-            url, done = queue.popleft()
-            await emit(await fetcher.fetch(url, retries=retries, first_attempt=done + 1))
+def _ready_at(gate: HostGate) -> float:
+    """When the gate would let its host's next request start (time.monotonic()): a hint.
 
-    async with open_lanes:
+    HostGate keeps these two private; read here only to park a lane, never to
+    let a request through (the gate still waits for itself), so a rename
+    degrades to 'ready now', not to a politeness bug.
+    """
+    last = getattr(gate, "_last_start", float("-inf"))
+    paused = getattr(gate, "_paused_until", 0.0)
+    return max(last + gate.interval, paused)
+
+
+class _Ring:
+    """The ring of lanes for one pass and the workers that turn it."""
+
+    def __init__(self, fetcher: Fetcher, emit: Emit, retries: int | None):
+        self.f = fetcher
+        self.emit = emit
+        self.retries = retries
+        self.batch = max(1, fetcher.config.per_host)
+        self.ready: asyncio.Queue[_Lane | None] = asyncio.Queue()   # the ring: FIFO of lanes
+        self.parked: set[_Lane] = set()        # waiting for their gate, on a timer
+        self.left = 0                          # lanes not finished
+        self.workers = 0
+
+    async def run(self, lanes: list[_Lane]) -> None:
+        self.left = len(lanes)
+        self.workers = min(LANES_PER_SLOT * self.f.config.concurrency, len(lanes))
+        pools = self.f.pools
+        for lane in lanes:
+            pools.hold(lane.key)
+            self.ready.put_nowait(lane)
+        try:
+            async with asyncio.TaskGroup() as tg:
+                for _ in range(self.workers):
+                    tg.create_task(self._worker())
+        finally:                               # cancelled (caller left early) or a bug
+            for lane in self.parked:
+                if lane.timer is not None:
+                    lane.timer.cancel()
+            for lane in lanes:
+                if lane.left:
+                    pools.unhold(lane.key)
+
+    async def _worker(self) -> None:
+        # Bounded: every turn takes at least one URL or the robots.txt step off a
+        # lane, and the end marks (one per worker) arrive when the last lane is done.
+        while (lane := await self.ready.get()) is not None:
+            if lane.robots_first:
+                lane.robots_first = False
+                await self._robots(lane)
+            else:
+                await self._turn(lane)
+            if lane.left:
+                self._park(lane)
+                continue
+            await self.f.pools.release(lane.key)
+            self.left -= 1
+            if self.left == 0:
+                for _ in range(self.workers):
+                    self.ready.put_nowait(None)
+
+    async def _turn(self, lane: _Lane) -> None:
+        """Up to per_host of the lane's URLs at once (the gate spaces their starts)."""
+        batch = lane.take(self.batch)
+        if len(batch) == 1:
+            await self._one(*batch[0])
+            return
         async with asyncio.TaskGroup() as tg:
-            for _ in range(min(fetcher.config.per_host, len(queue))):
-                tg.create_task(worker())
-        await fetcher.release_host(key)
+            for url, done in batch:
+                tg.create_task(self._one(url, done))
+
+    async def _one(self, url: str, done: int) -> None:
+        await self.emit(await self.f.fetch(url, retries=self.retries, first_attempt=done + 1))
+
+    async def _robots(self, lane: _Lane) -> None:
+        """The host's robots.txt as a turn of its own (cached: the pages' fetches reuse it)."""
+        assert self.f.robots is not None and self.f.gates is not None
+        url = lane.urls[lane.next][0]
+        policy = await self.f.robots.policy(url)
+        delay = policy.crawl_delay(self.f.token)
+        if delay:                              # as fetch_hops does, so the park below counts it
+            self.f.gates[url].raise_interval(delay)
+
+    def _park(self, lane: _Lane) -> None:
+        """Back to the end of the ring, at once or when its host's gate will be ready."""
+        assert self.f.gates is not None
+        wait = _ready_at(self.f.gates[lane.urls[lane.next][0]]) - time.monotonic()
+        if wait <= 0:
+            self.ready.put_nowait(lane)
+            return
+        self.parked.add(lane)
+        lane.timer = asyncio.get_running_loop().call_later(wait, self._unpark, lane)
+
+    def _unpark(self, lane: _Lane) -> None:
+        self.parked.discard(lane)
+        lane.timer = None
+        self.ready.put_nowait(lane)
