@@ -37,7 +37,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import suppress
 from typing import TYPE_CHECKING
 
-from crawler.hosts import HostGate, host_key
+from crawler.hosts import host_key
 from crawler.model import Fetched
 
 if TYPE_CHECKING:
@@ -131,18 +131,6 @@ async def _pass(fetcher: Fetcher, work: list[tuple[str, int]], emit: Emit,
     await _Ring(fetcher, emit, retries).run(list(lanes.values()))
 
 
-def _ready_at(gate: HostGate) -> float:
-    """When the gate would let its host's next request start (time.monotonic()): a hint.
-
-    HostGate keeps these two private; read here only to park a lane, never to
-    let a request through (the gate still waits for itself), so a rename
-    degrades to 'ready now', not to a politeness bug.
-    """
-    last = getattr(gate, "_last_start", float("-inf"))
-    paused = getattr(gate, "_paused_until", 0.0)
-    return max(last + gate.interval, paused)
-
-
 class _Ring:
     """The ring of lanes for one pass and the workers that turn it."""
 
@@ -218,7 +206,7 @@ class _Ring:
     def _park(self, lane: _Lane) -> None:
         """Back to the end of the ring, at once or when its host's gate will be ready."""
         assert self.f.gates is not None
-        wait = _ready_at(self.f.gates[lane.urls[lane.next][0]]) - time.monotonic()
+        wait = self.f.gates[lane.urls[lane.next][0]].ready_at() - time.monotonic()
         if wait <= 0:
             self.ready.put_nowait(lane)
             return

@@ -82,12 +82,19 @@ class HostGate:
             finally:
                 global_slots.release()
 
+    def ready_at(self) -> float:
+        """When the next request may start (time.monotonic()): its interval and any pause.
+
+        A scheduler reads it to set a waiting host aside instead of holding a worker on
+        it; only slot() lets a request through, so a stale reading cannot break a limit.
+        """
+        return max(self._last_start + self.interval, self._paused_until)
+
     async def _wait_turn(self) -> None:
         # Bounded: each pass sleeps until a time that only moves when a server
         # answers with Retry-After, itself capped by the caller.
         while True:
-            ready = max(self._last_start + self.interval, self._paused_until)
-            wait = ready - time.monotonic()
+            wait = self.ready_at() - time.monotonic()
             if wait <= 0:
                 return
             await asyncio.sleep(wait)

@@ -86,6 +86,16 @@ def test_gate_pause_holds_the_next_start():
     assert run(go()) >= 0.2 - SKEW
 
 
+def test_ready_at_follows_the_interval_and_a_pause():
+    gate = HostGate("http://a:80", per_host=1, interval=2.0)
+    assert gate.ready_at() <= time.monotonic()        # never used: ready now
+    gate.mark_seen()
+    seen = time.monotonic()
+    assert seen + 1.0 < gate.ready_at() <= seen + 2.0  # the interval counts from the answer
+    gate.pause(60)
+    assert gate.ready_at() >= seen + 59                # Retry-After outranks the interval
+
+
 def test_crawl_delay_raises_but_is_capped():
     gate = HostGate("http://a:80", per_host=1, interval=1.0)
     gate.raise_interval(0.1)
