@@ -1,10 +1,12 @@
 """Scheduling many URLs: a ring of host lanes served in turn by a bounded pool of workers.
 
 A lane is one host's queue (scheme://host:port). A worker takes the lane at the
-front of the ring, sends one batch of up to `per_host` of its URLs at once (each
-through the host's gate, which enforces the per-host and global limits, the
-interval and Retry-After pauses), and puts the lane back at the end of the ring
-while URLs remain. A lane is in at most one worker's hands at a time. Why a ring
+front of the ring, takes one of its URLs, and puts the lane back at the end of
+the ring while URLs remain, at once if the host may have another request in
+flight (up to `per_host` turns of one lane run at once, each on its own worker:
+a slow answer never holds up the host's other requests), else when its turn
+ends. Each request goes through the host's gate, which enforces the per-host
+and global limits, the interval and Retry-After pauses. Why a ring
 rather than one lane per host walked to its end:
   * fairness. However many hosts there are, every host gets its k-th turn
     before any host gets its (k+1)-th, unless its own gate holds it back (a
@@ -96,9 +98,9 @@ async def _run(fetcher: Fetcher, urls: list[str], out: asyncio.Queue[Fetched | N
 
 
 class _Lane:
-    """One host's URLs (url, attempts already made) and how far its turns got."""
+    """One host's URLs (url, attempts already made), how far its turns got, and who has it."""
 
-    __slots__ = ("key", "next", "robots_first", "timer", "urls")
+    __slots__ = ("busy", "key", "next", "queued", "robots_first", "timer", "urls")
 
     def __init__(self, key: str, robots_first: bool):
         self.key = key
@@ -106,15 +108,17 @@ class _Lane:
         self.next = 0
         self.robots_first = robots_first
         self.timer: asyncio.TimerHandle | None = None
+        self.busy = 0                          # turns in flight (at most per_host)
+        self.queued = False                    # in the ring or parked: at most once
 
     @property
     def left(self) -> int:
         return len(self.urls) - self.next
 
-    def take(self, n: int) -> list[tuple[str, int]]:
-        batch = self.urls[self.next:self.next + n]
-        self.next += len(batch)
-        return batch
+    def take(self) -> tuple[str, int]:
+        item = self.urls[self.next]
+        self.next += 1
+        return item
 
 
 async def _pass(fetcher: Fetcher, work: list[tuple[str, int]], emit: Emit,
@@ -138,7 +142,7 @@ class _Ring:
         self.f = fetcher
         self.emit = emit
         self.retries = retries
-        self.batch = max(1, fetcher.config.per_host)
+        self.per_host = max(1, fetcher.config.per_host)
         self.ready: asyncio.Queue[_Lane | None] = asyncio.Queue()   # the ring: FIFO of lanes
         self.parked: set[_Lane] = set()        # waiting for their gate, on a timer
         self.left = 0                          # lanes not finished
@@ -146,10 +150,12 @@ class _Ring:
 
     async def run(self, lanes: list[_Lane]) -> None:
         self.left = len(lanes)
-        self.workers = min(LANES_PER_SLOT * self.f.config.concurrency, len(lanes))
+        wanted = sum(min(self.per_host, len(lane.urls)) for lane in lanes)
+        self.workers = min(LANES_PER_SLOT * self.f.config.concurrency, wanted)
         pools = self.f.pools
         for lane in lanes:
             pools.hold(lane.key)
+            lane.queued = True
             self.ready.put_nowait(lane)
         try:
             async with asyncio.TaskGroup() as tg:
@@ -160,39 +166,34 @@ class _Ring:
                 if lane.timer is not None:
                     lane.timer.cancel()
             for lane in lanes:
-                if lane.left:
+                if lane.left or lane.busy:
                     pools.unhold(lane.key)
 
     async def _worker(self) -> None:
-        # Bounded: every turn takes at least one URL or the robots.txt step off a
-        # lane, and the end marks (one per worker) arrive when the last lane is done.
+        # Bounded: every turn takes one URL or the robots.txt step off a lane, and the
+        # end marks (one per worker) arrive when the last lane is done.
         while (lane := await self.ready.get()) is not None:
-            if lane.robots_first:
-                lane.robots_first = False
-                await self._robots(lane)
-            else:
-                await self._turn(lane)
+            lane.queued = False
+            lane.busy += 1
+            try:
+                if lane.robots_first:
+                    lane.robots_first = False
+                    await self._robots(lane)
+                else:
+                    url, done = lane.take()
+                    self._requeue(lane)        # room for another of its turns meanwhile
+                    await self.emit(await self.f.fetch(url, retries=self.retries,
+                                                       first_attempt=done + 1))
+            finally:
+                lane.busy -= 1
             if lane.left:
-                self._park(lane)
-                continue
-            await self.f.pools.release(lane.key)
-            self.left -= 1
-            if self.left == 0:
-                for _ in range(self.workers):
-                    self.ready.put_nowait(None)
-
-    async def _turn(self, lane: _Lane) -> None:
-        """Up to per_host of the lane's URLs at once (the gate spaces their starts)."""
-        batch = lane.take(self.batch)
-        if len(batch) == 1:
-            await self._one(*batch[0])
-            return
-        async with asyncio.TaskGroup() as tg:
-            for url, done in batch:
-                tg.create_task(self._one(url, done))
-
-    async def _one(self, url: str, done: int) -> None:
-        await self.emit(await self.f.fetch(url, retries=self.retries, first_attempt=done + 1))
+                self._requeue(lane)
+            elif not lane.busy:                # its last turn just ended
+                await self.f.pools.release(lane.key)
+                self.left -= 1
+                if self.left == 0:
+                    for _ in range(self.workers):
+                        self.ready.put_nowait(None)
 
     async def _robots(self, lane: _Lane) -> None:
         """The host's robots.txt as a turn of its own (cached: the pages' fetches reuse it)."""
@@ -203,9 +204,16 @@ class _Ring:
         if delay:                              # as fetch_hops does, so the park below counts it
             self.f.gates[url].raise_interval(delay)
 
-    def _park(self, lane: _Lane) -> None:
-        """Back to the end of the ring, at once or when its host's gate will be ready."""
+    def _requeue(self, lane: _Lane) -> None:
+        """Back to the end of the ring, at once or when its host's gate will be ready.
+
+        Up to per_host turns of a lane run at once (each re-enters at the back, so every
+        other host gets its turn in between); while robots.txt is read, none.
+        """
+        if lane.queued or not lane.left or lane.busy >= self.per_host or lane.robots_first:
+            return
         assert self.f.gates is not None
+        lane.queued = True
         wait = self.f.gates[lane.urls[lane.next][0]].ready_at() - time.monotonic()
         if wait <= 0:
             self.ready.put_nowait(lane)

@@ -9,6 +9,7 @@ more hosts than workers, the case where fairness can break.
 from __future__ import annotations
 
 import asyncio
+import threading
 from dataclasses import replace
 
 import pytest
@@ -91,14 +92,36 @@ def test_more_hosts_than_workers_every_host_starts_before_any_gets_its_third(web
     assert all(s.peak_in_flight == 1 for s in sites)              # per_host=1
 
 
-def test_a_turn_is_a_batch_of_per_host_and_never_more(web, workers):
+def test_a_hosts_requests_overlap_up_to_per_host_and_never_more(web, workers):
     workers(1)
     sites = [web() for _ in range(3)]
     urls = [s.page(f"/p{k}", delay=0.05) for s in sites for k in range(6)]
     results, _ = fetch_all(urls, concurrency=4, per_host=2)
     assert all(r.status_code == 200 for r in results) and len(results) == len(urls)
-    assert max(s.peak_in_flight for s in sites) == 2                # a batch overlaps...
+    assert max(s.peak_in_flight for s in sites) == 2                # its turns overlap...
     assert all(s.peak_in_flight <= 2 for s in sites)               # ...within per_host
+
+
+def test_a_slow_answer_does_not_hold_up_the_hosts_other_requests(web):
+    """per_host=2: while /slow is in flight, the other slot goes on through the host's URLs.
+
+    /slow answers only once /f3 has arrived (404 if it never does): turns taken in
+    batches of per_host would wait for /slow before sending /f2, and /f3 never comes.
+    """
+    site = web()
+    reached = threading.Event()
+
+    def slow(h) -> Response:
+        return Response(200 if reached.wait(5.0) else 404, html_page("Slow"))
+
+    def last(h) -> Response:
+        reached.set()
+        return Response(200, html_page("Fast"))
+    urls = [site.route("/slow", slow), site.page("/f1"), site.page("/f2"),
+            site.route("/f3", last)]
+    results, _ = fetch_all(urls, concurrency=4, per_host=2, max_retries=0)
+    assert {r.url: r.status_code for r in results} == {u: 200 for u in urls}
+    assert site.peak_in_flight == 2
 
 
 def test_a_host_waiting_out_its_interval_does_not_hold_a_worker(web, workers):
