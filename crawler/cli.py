@@ -258,8 +258,9 @@ def suggest(db, output):
     summary = store.build_summary(database)
     if summary is None:
         raise click.UsageError("no run recorded yet; run `crawler check` first")
-    citations = [r.citation for r in summary.rows]
-    verdicts = {r.citation.id: r.verdict for r in summary.rows}
+    rows = list(summary.rows)          # one read: a running check may add rows meanwhile
+    citations = [r.citation for r in rows]
+    verdicts = {r.citation.id: r.verdict for r in rows}
     _emit("\n".join(make_suggestions(citations, verdicts, known_archives(database))) + "\n", output)
 
 

@@ -36,7 +36,6 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
-from contextlib import suppress
 from typing import TYPE_CHECKING
 
 from crawler.hosts import host_key
@@ -69,18 +68,22 @@ async def run_lanes(fetcher: Fetcher, urls: Iterable[str]) -> AsyncIterator[Fetc
     finally:
         if not runner.done():
             runner.cancel()
-            with suppress(asyncio.CancelledError):
+            try:
                 await runner
+            except asyncio.CancelledError:
+                current = asyncio.current_task()
+                if current is not None and current.cancelling():
+                    raise                     # we are being cancelled too: say so
 
 
 async def _run(fetcher: Fetcher, urls: list[str], out: asyncio.Queue[Fetched | None]) -> None:
     from crawler.fetch import should_retry
     cap = fetcher.config.retry_after_cap
-    held: list[Fetched] = []
+    held: list[tuple[str, int]] = []          # (url, attempts made): not the pages themselves
 
     async def first_pass(r: Fetched) -> None:
         if should_retry(r, cap):
-            held.append(r)
+            held.append((r.url, r.attempts))
         else:
             await out.put(r)
 
@@ -89,18 +92,21 @@ async def _run(fetcher: Fetcher, urls: list[str], out: asyncio.Queue[Fetched | N
         if held:
             assert fetcher.robots is not None
             fetcher.robots.forget_failures()
-            await _pass(fetcher, [(r.url, r.attempts) for r in held], out.put, retries=0)
-    finally:
-        try:
-            out.put_nowait(None)
-        except asyncio.QueueFull:
-            await out.put(None)
+            await _pass(fetcher, held, out.put, retries=0)
+    except asyncio.CancelledError:
+        raise                   # whoever cancelled us has stopped reading `out`: no end mark
+    except BaseException:
+        while not out.empty():  # a bug: wake the reader (it re-raises this when it awaits us)
+            out.get_nowait()
+        out.put_nowait(None)
+        raise
+    await out.put(None)
 
 
 class _Lane:
     """One host's URLs (url, attempts already made), how far its turns got, and who has it."""
 
-    __slots__ = ("busy", "key", "next", "queued", "robots_first", "timer", "urls")
+    __slots__ = ("busy", "key", "next", "queued", "released", "robots_first", "timer", "urls")
 
     def __init__(self, key: str, robots_first: bool):
         self.key = key
@@ -110,6 +116,7 @@ class _Lane:
         self.timer: asyncio.TimerHandle | None = None
         self.busy = 0                          # turns in flight (at most per_host)
         self.queued = False                    # in the ring or parked: at most once
+        self.released = False                  # its last turn ended and its pool was let go
 
     @property
     def left(self) -> int:
@@ -166,7 +173,7 @@ class _Ring:
                 if lane.timer is not None:
                     lane.timer.cancel()
             for lane in lanes:
-                if lane.left or lane.busy:
+                if not lane.released:
                     pools.unhold(lane.key)
 
     async def _worker(self) -> None:
@@ -189,6 +196,7 @@ class _Ring:
             if lane.left:
                 self._requeue(lane)
             elif not lane.busy:                # its last turn just ended
+                lane.released = True
                 await self.f.pools.release(lane.key)
                 self.left -= 1
                 if self.left == 0:
@@ -199,7 +207,10 @@ class _Ring:
         """The host's robots.txt as a turn of its own (cached: the pages' fetches reuse it)."""
         assert self.f.robots is not None and self.f.gates is not None
         url = lane.urls[lane.next][0]
-        policy = await self.f.robots.policy(url)
+        try:
+            policy = await self.f.robots.policy(url)
+        except Exception:  # noqa: BLE001 -- errors are values: each page's fetch asks again
+            return          # and turns the same failure into its status (Fetcher._run)
         delay = policy.crawl_delay(self.f.token)
         if delay:                              # as fetch_hops does, so the park below counts it
             self.f.gates[url].raise_interval(delay)
@@ -208,9 +219,10 @@ class _Ring:
         """Back to the end of the ring, at once or when its host's gate will be ready.
 
         Up to per_host turns of a lane run at once (each re-enters at the back, so every
-        other host gets its turn in between); while robots.txt is read, none.
+        other host gets its turn in between); while robots.txt is read, none (that turn
+        requeues the lane only when it ends).
         """
-        if lane.queued or not lane.left or lane.busy >= self.per_host or lane.robots_first:
+        if lane.queued or not lane.left or lane.busy >= self.per_host:
             return
         assert self.f.gates is not None
         lane.queued = True

@@ -94,7 +94,8 @@ class RobotsCache:
     def forget_failures(self) -> None:
         """Before the end-of-run pass: hosts whose robots.txt was unreachable get another try."""
         for key, task in list(self._tasks.items()):
-            if task.done() and not task.cancelled() and task.result().failure is not None:
+            if task.done() and not task.cancelled() and (
+                    task.exception() is not None or task.result().failure is not None):
                 del self._tasks[key]
 
     def close(self) -> None:

@@ -220,3 +220,53 @@ def test_pool_cap_follows_the_open_file_limit(monkeypatch):
     assert pool_cap(per_host=1, concurrency=16) == 512                # half of 1,024 files
     assert pool_cap(per_host=4, concurrency=64) == 128
     assert pool_cap(per_host=8, concurrency=100) == 100               # never below the limit
+
+
+# -- stopping and faults ---------------------------------------------------------------
+
+def test_cancelling_a_run_whose_reader_stopped_reading_ends_it(web):
+    """The output queue is full and nobody reads it: a cancel (SIGTERM in `crawler check`)
+    must still end the run, not wait forever to hand over the end mark."""
+    site = web()
+    urls = [site.page(f"/p{k}") for k in range(12)]
+
+    async def go() -> str:
+        async with Fetcher(replace(QUICK, concurrency=1)) as f:     # output queue of 2
+            async def reader() -> None:
+                async for _ in f.fetch_all(urls):
+                    await asyncio.sleep(3600)                        # stops reading
+            task = asyncio.ensure_future(reader())
+            for _ in range(500):                                     # bounded poll
+                if len(site.hits()) >= 5:     # robots.txt, one page in hand, two queued,
+                    break                     # and one fetched, waiting for room
+                await asyncio.sleep(0.01)
+            await asyncio.sleep(0.2)          # let that last page reach the full queue
+            task.cancel()
+            try:
+                await asyncio.wait_for(task, 10)
+            except asyncio.CancelledError:
+                return "cancelled"
+            except TimeoutError:
+                return "hung"
+            return "finished"
+    assert run(go()) == "cancelled"
+    assert len(site.hits()) < len(urls) + 1                          # it stopped fetching
+
+
+def test_a_robots_txt_that_cannot_be_read_is_a_status_not_a_crash(web, monkeypatch):
+    from crawler import robots
+
+    bad, good = web(), web()
+    real = robots.policy_from
+
+    def policy_from(fetched):
+        if bad.netloc in fetched.url:
+            raise ValueError("unparseable robots.txt")
+        return real(fetched)
+    monkeypatch.setattr(robots, "policy_from", policy_from)
+    urls = [bad.page("/a"), bad.page("/b"), good.page("/c")]
+    results, _ = fetch_all(urls, max_retries=0)
+    by_url = {r.url: r for r in results}
+    assert set(by_url) == set(urls)
+    assert by_url[good.url("/c")].status_code == 200
+    assert all(by_url[u].outcome is not None and not by_url[u].answered for u in urls[:2])
