@@ -74,6 +74,12 @@ class _Registry:
         self.path = path
         self.rejected = 0
 
+    def has_citations(self) -> bool:
+        """At least one usable row (reads up to the first): checked before the store is locked."""
+        from crawler.model import Citation
+        from crawler.registry import iter_citations
+        return any(isinstance(item, Citation) for item in iter_citations(self.path))
+
     def __iter__(self):
         from crawler.model import RowError
         from crawler.registry import iter_citations
@@ -123,10 +129,14 @@ def check(registry, fmt, output, refresh, resume, base_registry, archive, archiv
     Example:
       crawler check citations.csv --fail-on dead,title_changed
     """
-    from crawler.main_job import run_from_cli
+    from crawler.main_job import InputError, run_from_cli
     settings = _settings(params)
     _check_writable(output)
     rows = _Registry(registry)
+    if not rows.has_citations():
+        for _ in rows:                 # prints every rejected row, naming its line
+            pass
+        raise InputError(f"{registry}: no usable citation rows")
     citations: Iterable = rows
     if base_registry:
         citations = _changed_only(rows, base_registry)
