@@ -69,12 +69,8 @@ def citation_record(row: Row, result: PolicyResult) -> dict[str, Any]:
         "archive": {"url": row.archive_url, "date": row.archive_date} if row.archive_url else None,
         "citation": {"authors": list(c.authors), "title": c.title, "outlet": c.outlet,
                      "published": c.published, "accessed": c.accessed, "lang": c.lang},
-        "outcome": result.outcome(c.id), "reason": _reason(result, c.id),
+        "outcome": result.outcome(c.id), "reason": result.reason(c.id),
     }
-
-
-def _reason(result: PolicyResult, cid: str) -> str:
-    return result.reason(cid)
 
 
 def run_record(summary: Summary, result: PolicyResult, fail_on: FailOn,
