@@ -207,10 +207,7 @@ class _Ring:
         """The host's robots.txt as a turn of its own (cached: the pages' fetches reuse it)."""
         assert self.f.robots is not None and self.f.gates is not None
         url = lane.urls[lane.next][0]
-        try:
-            policy = await self.f.robots.policy(url)
-        except Exception:  # noqa: BLE001 -- errors are values: each page's fetch asks again
-            return          # and turns the same failure into its status (Fetcher._run)
+        policy = await self.f.robots.policy(url)      # a value, whatever the server sent
         delay = policy.crawl_delay(self.f.token)
         if delay:                              # as fetch_hops does, so the park below counts it
             self.f.gates[url].raise_interval(delay)

@@ -59,7 +59,11 @@ def policy_from(fetched: Fetched) -> RobotsPolicy:
     code = fetched.status_code
     if fetched.outcome is None and 200 <= code < 300:
         text = fetched.body.decode("utf-8", errors="replace")
-        return RobotsPolicy(Protego.parse(text), reason="robots.txt")
+        try:
+            return RobotsPolicy(Protego.parse(text), reason="robots.txt")
+        except Exception as exc:  # noqa: BLE001 -- errors are values; rules unknown: as for 5xx
+            return RobotsPolicy(None, allow_all=False, reason=f"robots.txt could not be "
+                                f"parsed ({type(exc).__name__}): assuming complete disallow")
     if fetched.outcome is None and 400 <= code < 500:
         return RobotsPolicy(None, allow_all=True, reason=f"robots.txt answered {code}")
     if fetched.outcome is None:

@@ -18,7 +18,7 @@ from server import Response, html_page
 from crawler import fetch_lanes
 from crawler.fetch import FetchConfig, Fetcher
 from crawler.fetch_transport import pool_cap
-from crawler.model import Fetched
+from crawler.model import Fetched, Status
 
 QUICK = FetchConfig(allow_private=True, delay=0.0, cache_dir=None, backoff_base=0.01,
                     max_retries=1, connect_timeout=2.0, read_timeout=5.0, total_timeout=10.0)
@@ -253,20 +253,26 @@ def test_cancelling_a_run_whose_reader_stopped_reading_ends_it(web):
     assert len(site.hits()) < len(urls) + 1                          # it stopped fetching
 
 
-def test_a_robots_txt_that_cannot_be_read_is_a_status_not_a_crash(web, monkeypatch):
+def test_a_robots_txt_that_cannot_be_parsed_is_a_status_not_a_crash(web, monkeypatch):
+    """Whatever the parser makes of a hostile robots.txt, the run goes on: the host's
+    pages end robots_disallowed (rules unknown, as for a 5xx), other hosts are fetched."""
     from crawler import robots
 
     bad, good = web(), web()
-    real = robots.policy_from
+    bad.robots("User-agent: *\n# BOOM\n")
+    real = robots.Protego.parse
 
-    def policy_from(fetched):
-        if bad.netloc in fetched.url:
-            raise ValueError("unparseable robots.txt")
-        return real(fetched)
-    monkeypatch.setattr(robots, "policy_from", policy_from)
+    def parse(text, *a, **kw):
+        if "BOOM" in text:
+            raise ValueError("parser gave up")
+        return real(text, *a, **kw)
+    monkeypatch.setattr(robots.Protego, "parse", parse)
     urls = [bad.page("/a"), bad.page("/b"), good.page("/c")]
     results, _ = fetch_all(urls, max_retries=0)
     by_url = {r.url: r for r in results}
     assert set(by_url) == set(urls)
     assert by_url[good.url("/c")].status_code == 200
-    assert all(by_url[u].outcome is not None and not by_url[u].answered for u in urls[:2])
+    for url in urls[:2]:
+        assert by_url[url].outcome is Status.ROBOTS_DISALLOWED
+        assert "could not be parsed" in by_url[url].error
+    assert [h.path for h in bad.hits()] == ["/robots.txt"]      # no page was requested
